@@ -1,0 +1,71 @@
+//! The one body type of the data plane, for requests sent upstream and responses sent back.
+//!
+//! An enum rather than a boxed trait object: the hot path (a streamed upstream body) costs no
+//! allocation and no dynamic dispatch.
+
+use bytes::Bytes;
+use http_body::{Frame, SizeHint};
+use hyper::body::Incoming;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// Error type of [`Body`]: whatever broke the stream.
+pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A request or response body: nothing, bytes in hand, or a stream from the other side.
+#[derive(Debug, Default)]
+pub enum Body {
+    #[default]
+    Empty,
+    Full(Option<Bytes>),
+    Incoming(Incoming),
+}
+
+impl Body {
+    pub fn full(b: impl Into<Bytes>) -> Body {
+        let b = b.into();
+        if b.is_empty() {
+            Body::Empty
+        } else {
+            Body::Full(Some(b))
+        }
+    }
+}
+
+impl From<Incoming> for Body {
+    fn from(b: Incoming) -> Self {
+        Body::Incoming(b)
+    }
+}
+
+impl http_body::Body for Body {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        match self.get_mut() {
+            Body::Empty => Poll::Ready(None),
+            Body::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
+            Body::Incoming(i) => Pin::new(i).poll_frame(cx).map_err(Into::into),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Body::Empty => true,
+            Body::Full(b) => b.is_none(),
+            Body::Incoming(i) => i.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Body::Empty => SizeHint::with_exact(0),
+            Body::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
+            Body::Incoming(i) => i.size_hint(),
+        }
+    }
+}

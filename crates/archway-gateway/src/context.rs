@@ -1,0 +1,178 @@
+//! What a request's phases learn, carried from phase to phase and into the access log.
+
+use crate::router::Capture;
+use crate::snapshot::{CompiledRoute, CompiledStage};
+use http::HeaderMap;
+use std::borrow::Cow;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+/// Facts about the client connection, shared by its requests.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnInfo {
+    pub peer: SocketAddr,
+    pub local: SocketAddr,
+    pub tls: bool,
+}
+
+/// A request id in AWS's form (a lower-case UUID).
+#[derive(Clone, Copy)]
+pub struct RequestId([u8; 36]);
+
+impl RequestId {
+    pub fn new() -> RequestId {
+        let mut buf = [0u8; 36];
+        uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
+        RequestId(buf)
+    }
+
+    pub fn as_str(&self) -> &str {
+        // The buffer holds ASCII hex digits and hyphens only.
+        std::str::from_utf8(&self.0).unwrap_or("")
+    }
+}
+
+impl Default for RequestId {
+    fn default() -> Self {
+        RequestId::new()
+    }
+}
+
+impl std::fmt::Debug for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Per-request state.
+#[derive(Debug)]
+pub struct RequestContext {
+    pub request_id: RequestId,
+    pub conn: ConnInfo,
+    pub started: Instant,
+    pub request_time: SystemTime,
+    pub method: http::Method,
+    pub version: http::Version,
+    /// Host the client named (lower-case, without port).
+    pub domain_name: String,
+    /// Decoded, normalised path after the stage or base path.
+    pub path: String,
+    pub stage: Option<Arc<CompiledStage>>,
+    pub route: Option<u32>,
+    pub captures: Vec<Capture>,
+    /// Path parameter values, decoded, in the route's order.
+    pub path_params: Vec<String>,
+    pub integration_latency: Option<Duration>,
+    pub user_agent: Option<String>,
+}
+
+impl RequestContext {
+    pub fn new(conn: ConnInfo, method: http::Method, version: http::Version) -> RequestContext {
+        RequestContext {
+            request_id: RequestId::new(),
+            conn,
+            started: Instant::now(),
+            request_time: SystemTime::now(),
+            method,
+            version,
+            domain_name: String::new(),
+            path: String::new(),
+            stage: None,
+            route: None,
+            captures: Vec::new(),
+            path_params: Vec::new(),
+            integration_latency: None,
+            user_agent: None,
+        }
+    }
+
+    pub fn route(&self) -> Option<&CompiledRoute> {
+        let stage = self.stage.as_ref()?;
+        stage.routes.get(self.route? as usize)
+    }
+
+    pub fn route_key(&self) -> &str {
+        self.route().map_or("-", |r| &r.route_key)
+    }
+
+    pub fn path_param(&self, name: &str) -> Option<&str> {
+        let route = self.route()?;
+        let i = route.param_names.iter().position(|n| n == name)?;
+        self.path_params.get(i).map(String::as_str)
+    }
+
+    pub fn request_time_clf(&self) -> String {
+        let t = time::OffsetDateTime::from(self.request_time);
+        let fmt = time::macros::format_description!(
+            "[day]/[month repr:short]/[year]:[hour]:[minute]:[second] +0000"
+        );
+        t.format(&fmt).unwrap_or_default()
+    }
+
+    pub fn request_time_epoch_ms(&self) -> u128 {
+        self.request_time
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis())
+    }
+
+    pub fn protocol(&self) -> &'static str {
+        match self.version {
+            http::Version::HTTP_09 => "HTTP/0.9",
+            http::Version::HTTP_10 => "HTTP/1.0",
+            http::Version::HTTP_2 => "HTTP/2.0",
+            http::Version::HTTP_3 => "HTTP/3.0",
+            _ => "HTTP/1.1",
+        }
+    }
+
+    /// `$context.*` values for templates.
+    pub fn context_value(&self, path: &str) -> Option<Cow<'_, str>> {
+        Some(match path {
+            "requestId" | "extendedRequestId" => Cow::Borrowed(self.request_id.as_str()),
+            "stage" => Cow::Borrowed(self.stage.as_ref().map_or("", |s| &s.name)),
+            "apiId" => Cow::Borrowed(self.stage.as_ref().map_or("", |s| &s.api_id)),
+            "httpMethod" => Cow::Borrowed(self.method.as_str()),
+            "resourcePath" => Cow::Borrowed(self.route().map_or("", |r| &r.resource_path)),
+            "routeKey" => Cow::Borrowed(self.route_key()),
+            "path" => Cow::Borrowed(self.path.as_str()),
+            "domainName" => Cow::Borrowed(self.domain_name.as_str()),
+            "protocol" => Cow::Borrowed(self.protocol()),
+            "requestTime" => Cow::Owned(self.request_time_clf()),
+            "requestTimeEpoch" => Cow::Owned(self.request_time_epoch_ms().to_string()),
+            "identity.sourceIp" => Cow::Owned(self.conn.peer.ip().to_string()),
+            "identity.userAgent" => Cow::Borrowed(self.user_agent.as_deref().unwrap_or("")),
+            _ => return None,
+        })
+    }
+}
+
+/// Looks a query parameter up in a raw query string (first value, decoded).
+pub fn query_param<'a>(query: Option<&'a str>, name: &str) -> Option<Cow<'a, str>> {
+    let q = query?;
+    for pair in q.split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        if decode_query(k) == name {
+            return Some(decode_query(v));
+        }
+    }
+    None
+}
+
+fn decode_query(s: &str) -> Cow<'_, str> {
+    if !s.contains(['%', '+']) {
+        return Cow::Borrowed(s);
+    }
+    let replaced = s.replace('+', " ");
+    Cow::Owned(
+        percent_encoding::percent_decode_str(&replaced)
+            .decode_utf8_lossy()
+            .into_owned(),
+    )
+}
+
+/// First value of a header as text, if it is visible ASCII or UTF-8.
+pub fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name)
+        .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
+}

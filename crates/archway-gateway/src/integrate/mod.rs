@@ -1,0 +1,92 @@
+//! Phase "integrate" (and "map response"): send the request to the route's integration and
+//! shape what comes back.
+//!
+//! - `HTTP_PROXY` ([`http_proxy`]): method, path, query, headers and body pass through, streamed.
+//! - `HTTP` ([`http`]): request parameters and templates build the upstream request; the
+//!   integration response chosen by `selectionPattern` on the upstream status shapes the answer.
+//! - `MOCK` ([`mock`]): the request template's `statusCode` picks the integration response.
+
+pub mod http;
+pub mod http_proxy;
+pub mod mapping;
+pub mod mock;
+
+use crate::body::Body;
+use crate::context::RequestContext;
+use crate::error::GatewayError;
+use crate::path::{encode_segment, SegmentsView};
+use crate::phase::payload::Need;
+use crate::router::Capture;
+use crate::snapshot::{CompiledIntegration, PathPart, UpstreamTarget};
+use crate::upstream::Upstream;
+use ::http::Response;
+use archway_model::{GatewayResponseType, IntegrationType};
+use std::time::Instant;
+
+/// What an integration needs of the request body.
+pub fn body_need(i: &CompiledIntegration) -> Need {
+    match i.kind {
+        IntegrationType::HttpProxy => Need::Stream,
+        IntegrationType::Http | IntegrationType::Mock => Need::Buffer,
+    }
+}
+
+/// Builds the upstream path and query: the target's parts with each path parameter re-encoded
+/// (`value_for` may override a parameter's value, as `integration.request.path.*` does).
+pub fn upstream_path(
+    target: &UpstreamTarget,
+    ctx: &RequestContext,
+    path: SegmentsView<'_>,
+    value_for: impl Fn(usize) -> Option<String>,
+) -> String {
+    let mut pq = String::with_capacity(target.fixed_len + path.len() * 16 + 16);
+    for part in &target.path {
+        match part {
+            PathPart::Text(t) => pq.push_str(t),
+            PathPart::Param(i) => {
+                if let Some(v) = value_for(*i) {
+                    encode_segment(&v, &mut pq);
+                    continue;
+                }
+                match ctx.captures.get(*i) {
+                    Some(Capture::Segment(s)) => encode_segment(path.get(*s as usize), &mut pq),
+                    Some(Capture::Rest(s)) => path.encode_from(*s as usize, &mut pq),
+                    None => {}
+                }
+            }
+        }
+    }
+    pq
+}
+
+/// Builds the absolute upstream URI from a path and query.
+pub fn upstream_uri(target: &UpstreamTarget, pq: String) -> Result<::http::Uri, GatewayError> {
+    ::http::Uri::builder()
+        .scheme(target.scheme.clone())
+        .authority(target.authority.clone())
+        .path_and_query(pq)
+        .build()
+        .map_err(|_| GatewayError::bad_request())
+}
+
+/// Sends `req` to the upstream within the integration timeout. Past it: 504
+/// `Endpoint request timed out`; unreachable or broken off: INTEGRATION_FAILURE.
+pub async fn send(
+    upstream: &Upstream,
+    integration: &CompiledIntegration,
+    ctx: &mut RequestContext,
+    req: ::http::Request<Body>,
+) -> Result<Response<hyper::body::Incoming>, GatewayError> {
+    let started = Instant::now();
+    let client = upstream.client(integration.client);
+    let result = tokio::time::timeout(integration.timeout, client.request(req)).await;
+    ctx.integration_latency = Some(started.elapsed());
+    match result {
+        Ok(Ok(resp)) => Ok(resp),
+        Ok(Err(e)) => {
+            tracing::warn!(request_id = ctx.request_id.as_str(), error = %e, source = ?std::error::Error::source(&e), "integration failed");
+            Err(GatewayError::new(GatewayResponseType::IntegrationFailure))
+        }
+        Err(_) => Err(GatewayError::new(GatewayResponseType::IntegrationTimeout)),
+    }
+}

@@ -1,0 +1,71 @@
+//! The Archway data plane.
+//!
+//! Owns: listeners (HTTP/1.1, h2c, TLS with ALPN and SNI), the compiled [`Snapshot`] and its
+//! route tries, the request pipeline ([`pipeline`], one module per phase), integrations, the
+//! pooled upstream client, gateway responses ([`respond`]) and the access log.
+//!
+//! Must never: write model state (the control plane is the only writer), read the mutable
+//! working definition of an API (stages serve frozen deployments), build an error response
+//! outside [`respond`], or panic on anything a client sends.
+
+pub mod access_log;
+pub mod body;
+pub mod context;
+pub mod error;
+pub mod headers;
+mod idle;
+pub mod integrate;
+pub mod path;
+pub mod phase;
+pub mod pipeline;
+pub mod respond;
+pub mod router;
+pub mod server;
+pub mod snapshot;
+pub mod tls;
+pub mod upstream;
+
+pub use server::{Server, ServerOptions};
+pub use snapshot::Snapshot;
+
+use access_log::AccessLog;
+use arc_swap::ArcSwap;
+use std::sync::Arc;
+use upstream::Upstream;
+
+/// State shared by every worker: the current snapshot, the upstream pool, the access log.
+pub struct Gateway {
+    snapshot: ArcSwap<Snapshot>,
+    upstream: Upstream,
+    access_log: AccessLog,
+}
+
+impl Gateway {
+    pub fn new(snapshot: Snapshot) -> Result<Gateway, rustls::Error> {
+        let access_log = AccessLog::default();
+        if let Err(e) = access_log.set_destination(snapshot.access_log.as_ref()) {
+            tracing::error!(error = %e, "cannot open the access log");
+        }
+        Ok(Gateway {
+            snapshot: ArcSwap::from_pointee(snapshot),
+            upstream: Upstream::new()?,
+            access_log,
+        })
+    }
+
+    /// The snapshot in force now.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot.load_full()
+    }
+
+    /// Swaps in a new snapshot. Requests in flight finish on the one they started with.
+    pub fn swap(&self, snapshot: Snapshot) {
+        if let Err(e) = self
+            .access_log
+            .set_destination(snapshot.access_log.as_ref())
+        {
+            tracing::error!(error = %e, "cannot open the access log; keeping the old one");
+        }
+        self.snapshot.store(Arc::new(snapshot));
+    }
+}

@@ -1,0 +1,7 @@
+//! The request phases, one module each with one entry function. Their order lives in
+//! [`crate::pipeline`].
+
+pub mod params;
+pub mod payload;
+pub mod route;
+pub mod stage;

@@ -1,0 +1,78 @@
+//! Phase "resolve stage": which API and stage a request is for.
+//!
+//! In order: a custom domain's base path mappings (longest base path first); a Host of
+//! `{apiId}.execute-api.{any domain}`; otherwise the only API when exactly one is served. Then
+//! the stage is the first path segment, except an HTTP API's `$default` stage, which serves at
+//! the root.
+
+use crate::error::GatewayError;
+use crate::path::RequestPath;
+use crate::snapshot::{CompiledApi, CompiledStage, Snapshot};
+use archway_model::{GatewayResponseType, Protocol};
+use std::sync::Arc;
+
+/// Returns the stage and how many leading path segments named it.
+pub fn resolve(
+    snapshot: &Snapshot,
+    host: &str,
+    path: &RequestPath,
+) -> Result<(Arc<CompiledStage>, usize), GatewayError> {
+    if let Some(domain) = snapshot.domains.get(host) {
+        for (base, stage) in &domain.mappings {
+            if base.len() <= path.len()
+                && base.iter().enumerate().all(|(i, s)| path.segment(i) == s)
+            {
+                return Ok((stage.clone(), base.len()));
+            }
+        }
+        // AWS answers a custom domain path with no mapping with 403 Forbidden.
+        return Err(GatewayError::unknown_stage());
+    }
+    let api = match host.split_once(".execute-api.") {
+        Some((id, _)) => snapshot.apis_by_id.get(id),
+        None => snapshot.single_api.as_ref(),
+    };
+    let Some(api) = api else {
+        return Err(GatewayError::new(GatewayResponseType::ResourceNotFound));
+    };
+    stage_of(api, path)
+}
+
+fn stage_of(
+    api: &CompiledApi,
+    path: &RequestPath,
+) -> Result<(Arc<CompiledStage>, usize), GatewayError> {
+    if !path.is_empty() {
+        let first = path.segment(0);
+        if first != "$default" {
+            if let Some(stage) = api.stages.get(first) {
+                return Ok((stage.clone(), 1));
+            }
+        }
+    }
+    if let Some(stage) = &api.default_stage {
+        return Ok((stage.clone(), 0));
+    }
+    Err(match api.protocol {
+        Protocol::Rest => GatewayError::unknown_stage(),
+        Protocol::Http => GatewayError::new(GatewayResponseType::ResourceNotFound),
+    })
+}
+
+/// The host a request names (Host header, else the URI authority), lower-case, without port.
+pub fn request_host(req: &http::request::Parts) -> String {
+    let raw = req
+        .headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri.authority().map(|a| a.as_str()))
+        .unwrap_or("");
+    let no_port = if raw.starts_with('[') {
+        // [v6]:port
+        raw.split_once(']')
+            .map_or(raw, |(h, _)| &raw[..h.len() + 1])
+    } else {
+        raw.rsplit_once(':').map_or(raw, |(h, _)| h)
+    };
+    no_port.to_ascii_lowercase()
+}

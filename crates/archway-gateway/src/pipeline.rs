@@ -1,0 +1,152 @@
+//! The request pipeline: the one place that says in which order the phases run.
+//!
+//! ```text
+//!  accept (server.rs)
+//!    │
+//!    ▼
+//!  limits ─────────── request line ≤ maxRequestLineBytes (414), each header ≤ maxHeaderBytes (431)
+//!    ▼
+//!  resolve stage ──── host → custom domain base path | {apiId}.execute-api.* | the only API;
+//!    │                then /{stage} or an HTTP API's $default stage      (phase::stage)
+//!    ▼
+//!  match route ────── literal > {param} > {proxy+}; METHOD > ANY; $default  (phase::route)
+//!    ▼
+//!  validate request ─ required method.request.* parameters               (phase::params)
+//!    ▼
+//!  payload ────────── Content-Length ≤ limit (413) before reading; stream or buffer
+//!    │                                                                   (phase::payload)
+//!    ▼
+//!  integrate ──────── HTTP_PROXY | HTTP | MOCK, within timeoutInMillis    (integrate)
+//!    ▼
+//!  map response ───── integration response by selectionPattern (HTTP, MOCK)
+//!    ▼
+//!  finish ─────────── x-amzn-RequestId (+ apigw-requestid on HTTP APIs); errors rendered by
+//!                     respond.rs; access log line written when the body ends (access_log.rs)
+//! ```
+//!
+//! Later phases (CORS preflight, resource policy, authorizers, API keys, throttling, quotas,
+//! body validation, cache) slot in between "match route" and "integrate", each as one module
+//! with one entry function, and cost nothing on routes that do not use them.
+//!
+//! Each phase returns `Result<_, GatewayError>`; the first error ends the request and is
+//! rendered by [`crate::respond::error_response`], with the stage's gateway response
+//! customisations when the stage is known.
+
+use crate::access_log::LoggedBody;
+use crate::body::Body;
+use crate::context::{ConnInfo, RequestContext};
+use crate::error::GatewayError;
+use crate::integrate;
+use crate::path::RequestPath;
+use crate::phase::{params, payload, route, stage};
+use crate::respond;
+use crate::snapshot::Snapshot;
+use crate::Gateway;
+use archway_model::{GatewayResponseType, IntegrationType, Protocol, Settings};
+use http::{HeaderName, HeaderValue, Request, Response};
+use hyper::body::Incoming;
+
+static X_AMZN_REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
+static APIGW_REQUEST_ID: HeaderName = HeaderName::from_static("apigw-requestid");
+
+/// Serves one request. Never fails: every error becomes its gateway response.
+pub async fn handle(gw: &Gateway, conn: ConnInfo, req: Request<Incoming>) -> Response<LoggedBody> {
+    // The snapshot this request runs on from start to finish, whatever reloads happen.
+    let snapshot = gw.snapshot();
+    let mut ctx = RequestContext::new(conn, req.method().clone(), req.version());
+    let mut resp = match run(gw, &snapshot, &mut ctx, req).await {
+        Ok(r) => r,
+        Err(e) => respond::error_response(&e, &ctx),
+    };
+    if let Ok(id) = HeaderValue::from_str(ctx.request_id.as_str()) {
+        if ctx
+            .stage
+            .as_ref()
+            .is_some_and(|s| s.protocol == Protocol::Http)
+        {
+            resp.headers_mut()
+                .insert(APIGW_REQUEST_ID.clone(), id.clone());
+        }
+        resp.headers_mut().insert(X_AMZN_REQUEST_ID.clone(), id);
+    }
+    let status = resp.status().as_u16();
+    let (parts, body) = resp.into_parts();
+    Response::from_parts(parts, gw.access_log.wrap(&ctx, status, body))
+}
+
+async fn run(
+    gw: &Gateway,
+    snapshot: &Snapshot,
+    ctx: &mut RequestContext,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, GatewayError> {
+    let (parts, body) = req.into_parts();
+    check_limits(&parts, &snapshot.settings)?;
+    ctx.user_agent = parts
+        .headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let path = RequestPath::parse(parts.uri.path()).map_err(|_| GatewayError::bad_request())?;
+    ctx.domain_name = stage::request_host(&parts);
+
+    let (stage, consumed) = stage::resolve(snapshot, &ctx.domain_name, &path)?;
+    ctx.stage = Some(stage.clone());
+    let view = path.skip(consumed);
+    ctx.path = view.decoded_path();
+
+    route::match_route(ctx, &stage, view)?;
+    let route = ctx
+        .route
+        .and_then(|i| stage.routes.get(i as usize))
+        .ok_or(GatewayError::new(
+            GatewayResponseType::ApiConfigurationError,
+        ))?;
+    let integration = &route.integration;
+
+    params::check_required(ctx, route, &parts)?;
+
+    let body = payload::read(
+        &parts.headers,
+        body,
+        stage.max_payload_bytes,
+        integrate::body_need(integration),
+    )
+    .await?;
+
+    match (integration.kind, body) {
+        (IntegrationType::HttpProxy, payload::RequestBody::Stream(b)) => {
+            integrate::http_proxy::call(&gw.upstream, integration, ctx, view, parts, b).await
+        }
+        (IntegrationType::HttpProxy, payload::RequestBody::Buffered(b)) => {
+            integrate::http_proxy::call(&gw.upstream, integration, ctx, view, parts, Body::full(b))
+                .await
+        }
+        (IntegrationType::Http, payload::RequestBody::Buffered(b)) => {
+            integrate::http::call(&gw.upstream, integration, ctx, view, parts, b).await
+        }
+        (IntegrationType::Mock, payload::RequestBody::Buffered(b)) => {
+            integrate::mock::call(integration, ctx, &parts, b)
+        }
+        (IntegrationType::Http | IntegrationType::Mock, payload::RequestBody::Stream(_)) => Err(
+            GatewayError::new(GatewayResponseType::ApiConfigurationError),
+        ),
+    }
+}
+
+/// Request line and header size limits (AWS: 10,240 bytes each).
+fn check_limits(parts: &http::request::Parts, s: &Settings) -> Result<(), GatewayError> {
+    let target = parts.uri.path_and_query().map_or(0, |p| p.as_str().len());
+    // METHOD SP target SP HTTP/1.1
+    if parts.method.as_str().len() + target + 10 > s.max_request_line_bytes {
+        return Err(GatewayError::new(GatewayResponseType::UriTooLong));
+    }
+    for (name, value) in &parts.headers {
+        if name.as_str().len() + value.len() + 2 > s.max_header_bytes {
+            return Err(GatewayError::new(
+                GatewayResponseType::RequestHeaderFieldsTooLarge,
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,230 @@
+//! Listeners and worker threads.
+//!
+//! Runtime shape (DESIGN.md §6): one single-threaded tokio runtime per worker thread, each
+//! accepting on the same listening sockets and serving its connections start to finish; the
+//! snapshot, upstream pool and access log are shared. Connections speak HTTP/1.1 or HTTP/2
+//! (h2c by prior knowledge on plain listeners, ALPN on TLS).
+//!
+//! Shutdown: listeners close, idle connections close, in-flight requests finish (HTTP/2 gets
+//! GOAWAY), bounded by the drain timeout. See `docs/lifecycle.md`.
+
+use crate::context::ConnInfo;
+use crate::idle::IdleIo;
+use crate::tls::CertStore;
+use crate::{pipeline, Gateway};
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use std::convert::Infallible;
+use std::io;
+use std::net::{SocketAddr, TcpListener as StdListener};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    pub listen: SocketAddr,
+    pub tls_listen: Option<SocketAddr>,
+    pub workers: usize,
+    pub header_read_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub drain_timeout: Duration,
+    /// hyper's read buffer: the most a request head may take before 431.
+    pub max_head_bytes: usize,
+}
+
+/// A running gateway: its worker threads and how to stop them.
+pub struct Server {
+    shutdown: watch::Sender<bool>,
+    workers: Vec<JoinHandle<()>>,
+    local_addr: SocketAddr,
+    tls_addr: Option<SocketAddr>,
+}
+
+impl Server {
+    /// Binds the listeners and starts the workers.
+    pub fn start(
+        gateway: Arc<Gateway>,
+        opts: ServerOptions,
+        certs: Option<Arc<CertStore>>,
+    ) -> io::Result<Server> {
+        let plain = bind(opts.listen)?;
+        let local_addr = plain.local_addr()?;
+        let (tls, tls_addr) = match (opts.tls_listen, &certs) {
+            (Some(addr), Some(store)) => {
+                let l = bind(addr)?;
+                let a = l.local_addr()?;
+                let cfg = store.server_config().map_err(io::Error::other)?;
+                (Some((l, TlsAcceptor::from(cfg))), Some(a))
+            }
+            _ => (None, None),
+        };
+        let (shutdown, rx) = watch::channel(false);
+        let mut workers = Vec::new();
+        for i in 0..opts.workers.max(1) {
+            let plain = plain.try_clone()?;
+            let tls = match &tls {
+                Some((l, acc)) => Some((l.try_clone()?, acc.clone())),
+                None => None,
+            };
+            let gw = gateway.clone();
+            let opts = opts.clone();
+            let rx = rx.clone();
+            let handle = std::thread::Builder::new()
+                .name(format!("archway-worker-{i}"))
+                .spawn(move || {
+                    let rt = match tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    {
+                        Ok(rt) => rt,
+                        Err(e) => {
+                            tracing::error!(error = %e, "cannot start a worker runtime");
+                            return;
+                        }
+                    };
+                    rt.block_on(worker(gw, opts, plain, tls, rx));
+                })?;
+            workers.push(handle);
+        }
+        Ok(Server {
+            shutdown,
+            workers,
+            local_addr,
+            tls_addr,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls_addr
+    }
+
+    /// Stops accepting, lets requests in flight finish (up to the drain timeout), and waits
+    /// for every worker to end.
+    pub fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        for w in self.workers {
+            let _ = w.join();
+        }
+    }
+}
+
+fn bind(addr: SocketAddr) -> io::Result<StdListener> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(4096)?;
+    Ok(socket.into())
+}
+
+async fn worker(
+    gw: Arc<Gateway>,
+    opts: ServerOptions,
+    plain: StdListener,
+    tls: Option<(StdListener, TlsAcceptor)>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let plain = match TcpListener::from_std(plain) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot register the listener");
+            return;
+        }
+    };
+    let tls = tls.and_then(|(l, acc)| TcpListener::from_std(l).ok().map(|l| (l, acc)));
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(opts.header_read_timeout)
+        .max_buf_size(opts.max_head_bytes.max(8192));
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(opts.max_head_bytes.max(8192) as u32)
+        .keep_alive_interval(Some(Duration::from_secs(30)));
+    let builder = Arc::new(builder);
+    let graceful = GracefulShutdown::new();
+
+    loop {
+        let accepted = tokio::select! {
+            biased;
+            _ = shutdown.changed() => break,
+            r = plain.accept() => r.map(|(s, p)| (s, p, false)),
+            r = async {
+                match &tls {
+                    Some((l, _)) => l.accept().await,
+                    None => std::future::pending().await,
+                }
+            } => r.map(|(s, p)| (s, p, true)),
+        };
+        let (stream, peer, is_tls) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                // EMFILE and friends: back off briefly rather than spin.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let local = stream.local_addr().unwrap_or(opts.listen);
+        let conn_info = ConnInfo {
+            peer,
+            local,
+            tls: is_tls,
+        };
+        let svc_gw = gw.clone();
+        let svc = service_fn(move |req| {
+            let gw = svc_gw.clone();
+            async move { Ok::<_, Infallible>(pipeline::handle(&gw, conn_info, req).await) }
+        });
+        let builder = builder.clone();
+        if is_tls {
+            let Some((_, acceptor)) = &tls else { continue };
+            let acceptor = acceptor.clone();
+            let watcher = graceful.watcher();
+            let handshake_timeout = opts.header_read_timeout;
+            let idle = opts.idle_timeout;
+            tokio::spawn(async move {
+                let tls_stream =
+                    match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(s)) => s,
+                        _ => return,
+                    };
+                let io = TokioIo::new(tls_stream);
+                let conn = builder.serve_connection(IdleIo::new(io, idle), svc);
+                let _ = watcher.watch(conn.into_owned()).await;
+            });
+        } else {
+            let io = IdleIo::new(TokioIo::new(stream), opts.idle_timeout);
+            let conn = builder.serve_connection(io, svc).into_owned();
+            let fut = graceful.watch(conn);
+            tokio::spawn(async move {
+                let _ = fut.await;
+            });
+        }
+    }
+    drop(plain);
+    drop(tls);
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(opts.drain_timeout) => {
+            tracing::warn!("drain timeout reached with connections still open");
+        }
+    }
+}

@@ -1,0 +1,439 @@
+//! The compiled, immutable view of the model that the data plane reads, one per change.
+//!
+//! Compiling does everything that does not depend on the request: route tries, stage variables
+//! substituted into integration URIs, upstream scheme/authority/Host parsed, selection patterns
+//! compiled, gateway responses resolved per type. A request then only looks things up.
+
+use crate::router::Router;
+use archway_model::template::Template;
+use archway_model::{
+    AccessLogDestination, ApiDefinition, GatewayResponse, GatewayResponseType, Integration,
+    IntegrationResponse, IntegrationType, Model, ParamLocation, ParamSource, ParamTarget,
+    PassthroughBehavior, Protocol, ResponseParamSource, RouteKey, Settings, Stage,
+    UpstreamProtocol, UriPart,
+};
+use http::uri::{Authority, Scheme};
+use http::HeaderValue;
+use indexmap::IndexMap;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Everything the data plane serves, frozen.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub settings: Settings,
+    pub access_log: Option<AccessLogDestination>,
+    pub apis_by_id: HashMap<String, Arc<CompiledApi>>,
+    /// Lower-case host → its base path mappings.
+    pub domains: HashMap<String, CompiledDomain>,
+    /// The API a request with an unknown host reaches when exactly one API is served.
+    pub single_api: Option<Arc<CompiledApi>>,
+}
+
+#[derive(Debug)]
+pub struct CompiledApi {
+    pub id: Arc<str>,
+    pub name: String,
+    pub protocol: Protocol,
+    pub stages: HashMap<String, Arc<CompiledStage>>,
+    /// An HTTP API's `$default` stage, served at the root.
+    pub default_stage: Option<Arc<CompiledStage>>,
+}
+
+#[derive(Debug, Default)]
+pub struct CompiledDomain {
+    /// Base path mappings, longest base path first; `""` maps the root.
+    pub mappings: Vec<(Vec<String>, Arc<CompiledStage>)>,
+}
+
+/// One stage of one API: the deployment it serves, compiled with its stage variables.
+#[derive(Debug)]
+pub struct CompiledStage {
+    pub api_id: Arc<str>,
+    pub protocol: Protocol,
+    pub name: Arc<str>,
+    pub variables: IndexMap<String, String>,
+    pub router: Router,
+    pub routes: Vec<CompiledRoute>,
+    pub gateway_responses: GatewayResponses,
+    pub max_payload_bytes: u64,
+    pub binary_media_types: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct CompiledRoute {
+    /// `GET /pets/{petId}`, for logs and events.
+    pub route_key: Arc<str>,
+    /// `/pets/{petId}`, API Gateway's resource path.
+    pub resource_path: Arc<str>,
+    pub param_names: Vec<String>,
+    /// Parameters that must be present, in declaration order.
+    pub required_params: Vec<(ParamLocation, String)>,
+    pub integration: CompiledIntegration,
+}
+
+#[derive(Debug)]
+pub struct CompiledIntegration {
+    pub kind: IntegrationType,
+    pub target: Option<UpstreamTarget>,
+    pub method: Option<http::Method>,
+    pub timeout: Duration,
+    pub request_parameters: Vec<(ParamTarget, ParamSource)>,
+    pub request_templates: IndexMap<String, Template>,
+    pub passthrough_behavior: PassthroughBehavior,
+    pub responses: Vec<CompiledIntegrationResponse>,
+    pub client: ClientKind,
+}
+
+/// Which pooled client an integration uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientKind {
+    pub http2_only: bool,
+    pub insecure: bool,
+}
+
+#[derive(Debug)]
+pub struct CompiledIntegrationResponse {
+    pub pattern: Option<regex::Regex>,
+    pub status: http::StatusCode,
+    pub response_parameters: Vec<(http::HeaderName, ResponseParamSource)>,
+    pub response_templates: IndexMap<String, Template>,
+}
+
+/// An integration URI with stage variables substituted: fixed scheme and authority, a path
+/// and query with holes for path parameters.
+#[derive(Debug, Clone)]
+pub struct UpstreamTarget {
+    pub scheme: Scheme,
+    pub authority: Authority,
+    pub host_header: HeaderValue,
+    pub path: Vec<PathPart>,
+    /// The length of the path and query without parameter values, to size buffers.
+    pub fixed_len: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathPart {
+    Text(String),
+    /// Index into the route's parameter names.
+    Param(usize),
+}
+
+/// The customisation that applies to each gateway response type, if any.
+#[derive(Debug, Default)]
+pub struct GatewayResponses {
+    by_type: HashMap<GatewayResponseType, Arc<GatewayResponse>>,
+}
+
+impl GatewayResponses {
+    fn new(list: &[GatewayResponse]) -> GatewayResponses {
+        let explicit: HashMap<GatewayResponseType, Arc<GatewayResponse>> =
+            list.iter().map(|g| (g.kind, Arc::new(g.clone()))).collect();
+        let mut by_type = HashMap::new();
+        for t in GatewayResponseType::ALL {
+            if let Some(g) = explicit.get(t).or_else(|| explicit.get(&t.family())) {
+                by_type.insert(*t, g.clone());
+            }
+        }
+        GatewayResponses { by_type }
+    }
+
+    /// The customisation for `t`: its own, else its DEFAULT_4XX/DEFAULT_5XX family's.
+    pub fn get(&self, t: GatewayResponseType) -> Option<&GatewayResponse> {
+        self.by_type.get(&t).map(|g| g.as_ref())
+    }
+}
+
+impl Snapshot {
+    /// Compiles a validated model. Errors name the API, stage and route.
+    pub fn compile(model: &Model) -> Result<Snapshot, Vec<String>> {
+        let mut errors = Vec::new();
+        let mut apis_by_id = HashMap::new();
+        for api in &model.apis {
+            let mut stages = HashMap::new();
+            let mut default_stage = None;
+            let id: Arc<str> = api.id.as_str().into();
+            for stage in &api.stages {
+                match compile_stage(
+                    &id,
+                    api.protocol,
+                    stage,
+                    &stage.deployment,
+                    model.settings.max_payload_bytes,
+                ) {
+                    Ok(s) => {
+                        let s = Arc::new(s);
+                        if stage.name == "$default" {
+                            default_stage = Some(s.clone());
+                        }
+                        stages.insert(stage.name.clone(), s);
+                    }
+                    Err(e) => errors.extend(
+                        e.into_iter()
+                            .map(|e| format!("API `{}`, stage `{}`: {e}", api.name, stage.name)),
+                    ),
+                }
+            }
+            apis_by_id.insert(
+                api.id.clone(),
+                Arc::new(CompiledApi {
+                    id,
+                    name: api.name.clone(),
+                    protocol: api.protocol,
+                    stages,
+                    default_stage,
+                }),
+            );
+        }
+        let mut domains = HashMap::new();
+        for d in &model.domain_names {
+            let mut mappings = Vec::new();
+            for m in &d.base_path_mappings {
+                let stage = apis_by_id
+                    .get(&m.api_id)
+                    .and_then(|a: &Arc<CompiledApi>| a.stages.get(&m.stage));
+                match stage {
+                    Some(s) => mappings.push((
+                        m.base_path
+                            .split('/')
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_string)
+                            .collect::<Vec<_>>(),
+                        s.clone(),
+                    )),
+                    None => errors.push(format!(
+                        "domain `{}`: base path `{}` maps to a stage that does not exist",
+                        d.name, m.base_path
+                    )),
+                }
+            }
+            mappings.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+            domains.insert(d.name.clone(), CompiledDomain { mappings });
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let single_api = if apis_by_id.len() == 1 {
+            apis_by_id.values().next().cloned()
+        } else {
+            None
+        };
+        Ok(Snapshot {
+            settings: model.settings.clone(),
+            access_log: model.access_log.clone(),
+            apis_by_id,
+            domains,
+            single_api,
+        })
+    }
+}
+
+fn compile_stage(
+    api_id: &Arc<str>,
+    protocol: Protocol,
+    stage: &Stage,
+    def: &ApiDefinition,
+    default_payload: u64,
+) -> Result<CompiledStage, Vec<String>> {
+    let mut errors = Vec::new();
+    let mut routes = Vec::with_capacity(def.routes.len());
+    for r in &def.routes {
+        let param_names: Vec<String> = match &r.key {
+            RouteKey::Route { path, .. } => path.param_names().map(str::to_string).collect(),
+            RouteKey::Default => Vec::new(),
+        };
+        let resource_path = match &r.key {
+            RouteKey::Route { path, .. } => path.to_string(),
+            RouteKey::Default => "$default".to_string(),
+        };
+        match compile_integration(&r.integration, &param_names, &stage.variables) {
+            Ok(integration) => routes.push(CompiledRoute {
+                route_key: r.key.to_string().into(),
+                resource_path: resource_path.into(),
+                required_params: r
+                    .request_parameters
+                    .iter()
+                    .filter(|p| p.required)
+                    .map(|p| (p.location, p.name.clone()))
+                    .collect(),
+                param_names,
+                integration,
+            }),
+            Err(e) => errors.push(format!("route `{}`: {e}", r.key)),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(CompiledStage {
+        api_id: api_id.clone(),
+        protocol,
+        name: stage.name.as_str().into(),
+        variables: stage.variables.clone(),
+        router: Router::new(def.routes.iter().map(|r| &r.key)),
+        routes,
+        gateway_responses: GatewayResponses::new(&def.gateway_responses),
+        max_payload_bytes: def.max_payload_bytes.unwrap_or(default_payload),
+        binary_media_types: def.binary_media_types.clone(),
+    })
+}
+
+fn compile_integration(
+    i: &Integration,
+    param_names: &[String],
+    vars: &IndexMap<String, String>,
+) -> Result<CompiledIntegration, String> {
+    let target = match &i.uri {
+        Some(uri) if i.kind != IntegrationType::Mock => {
+            Some(compile_target(&uri.parts, param_names, vars)?)
+        }
+        _ => None,
+    };
+    let method = match &i.http_method {
+        Some(m) => Some(
+            http::Method::from_bytes(m.as_bytes())
+                .map_err(|_| format!("`{m}` is not an HTTP method"))?,
+        ),
+        None => None,
+    };
+    let mut responses = Vec::with_capacity(i.responses.len());
+    for r in &i.responses {
+        responses.push(compile_response(r)?);
+    }
+    // The default response is tried last whatever its place in the file.
+    responses.sort_by_key(|r| r.pattern.is_none());
+    Ok(CompiledIntegration {
+        kind: i.kind,
+        target,
+        method,
+        timeout: i.timeout,
+        request_parameters: i.request_parameters.clone(),
+        request_templates: i.request_templates.clone(),
+        passthrough_behavior: i.passthrough_behavior,
+        responses,
+        client: ClientKind {
+            http2_only: i.upstream_protocol == UpstreamProtocol::Http2,
+            insecure: i.insecure_skip_verification,
+        },
+    })
+}
+
+fn compile_response(r: &IntegrationResponse) -> Result<CompiledIntegrationResponse, String> {
+    let pattern = match &r.selection_pattern {
+        Some(p) => Some(
+            regex::Regex::new(&format!("^(?:{p})$"))
+                .map_err(|e| format!("selection pattern `{p}`: {e}"))?,
+        ),
+        None => None,
+    };
+    let status = http::StatusCode::from_u16(r.status_code)
+        .map_err(|_| format!("`{}` is not a status code", r.status_code))?;
+    let mut response_parameters = Vec::new();
+    for (h, src) in &r.response_parameters {
+        let name = http::HeaderName::from_bytes(h.as_bytes())
+            .map_err(|_| format!("`{h}` is not a header name"))?;
+        response_parameters.push((name, src.clone()));
+    }
+    Ok(CompiledIntegrationResponse {
+        pattern,
+        status,
+        response_parameters,
+        response_templates: r.response_templates.clone(),
+    })
+}
+
+fn compile_target(
+    parts: &[UriPart],
+    param_names: &[String],
+    vars: &IndexMap<String, String>,
+) -> Result<UpstreamTarget, String> {
+    // Substitute stage variables; keep path parameters as holes.
+    let mut flat: Vec<PathPart> = Vec::new();
+    for p in parts {
+        let text = match p {
+            UriPart::Text(t) => t.as_str(),
+            UriPart::StageVariable(v) => vars
+                .get(v)
+                .map(String::as_str)
+                .ok_or_else(|| format!("stage variable `{v}` is not defined"))?,
+            UriPart::PathParam(n) => {
+                let idx = param_names
+                    .iter()
+                    .position(|p| p == n)
+                    .ok_or_else(|| format!("`{{{n}}}` is not a path parameter of the route"))?;
+                flat.push(PathPart::Param(idx));
+                continue;
+            }
+        };
+        match flat.last_mut() {
+            Some(PathPart::Text(t)) => t.push_str(text),
+            _ => flat.push(PathPart::Text(text.to_string())),
+        }
+    }
+    let Some(PathPart::Text(head)) = flat.first().cloned() else {
+        return Err("the integration URI must start with http:// or https://".into());
+    };
+    let (scheme, rest) = head
+        .split_once("://")
+        .ok_or("the integration URI must start with http:// or https://")?;
+    let scheme = match scheme {
+        "http" => Scheme::HTTP,
+        "https" => Scheme::HTTPS,
+        other => return Err(format!("scheme `{other}` is not http or https")),
+    };
+    let auth_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    if auth_end == rest.len() && flat.len() > 1 {
+        return Err("path parameters cannot be part of the integration URI's host".into());
+    }
+    let authority: Authority = rest[..auth_end]
+        .parse()
+        .map_err(|_| format!("`{}` is not a valid host", &rest[..auth_end]))?;
+    let host_header = HeaderValue::from_str(authority.as_str())
+        .map_err(|_| format!("`{authority}` is not a valid Host header"))?;
+    let mut path_rest = rest[auth_end..].to_string();
+    if !path_rest.starts_with('/') {
+        path_rest.insert(0, '/');
+    }
+    flat[0] = PathPart::Text(path_rest);
+    let fixed_len = flat
+        .iter()
+        .map(|p| match p {
+            PathPart::Text(t) => t.len(),
+            PathPart::Param(_) => 0,
+        })
+        .sum();
+    Ok(UpstreamTarget {
+        scheme,
+        authority,
+        host_header,
+        path: flat,
+        fixed_len,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compiles_targets_with_stage_variables() {
+        let t =
+            archway_model::UriTemplate::parse("http://${stageVariables.host}/v1/pets/{petId}?x=1")
+                .unwrap();
+        let mut vars = IndexMap::new();
+        vars.insert("host".to_string(), "127.0.0.1:9000".to_string());
+        let target = compile_target(&t.parts, &["petId".to_string()], &vars).unwrap();
+        assert_eq!(target.authority.as_str(), "127.0.0.1:9000");
+        assert_eq!(
+            target.path,
+            vec![
+                PathPart::Text("/v1/pets/".into()),
+                PathPart::Param(0),
+                PathPart::Text("?x=1".into())
+            ]
+        );
+        let bad = archway_model::UriTemplate::parse("http://{petId}.example.com/").unwrap();
+        assert!(compile_target(&bad.parts, &["petId".to_string()], &vars).is_err());
+    }
+}

@@ -1,0 +1,175 @@
+//! `archway.yaml`: the file-facing types of the declarative door.
+//!
+//! These types mirror the file exactly; every field is optional at this layer
+//! (`#[serde(default)]`) so that the loader in [`crate::source`] can report every unknown key and
+//! type error at once. [`crate::validate`] turns them into the checked [`crate::model`] and
+//! reports every semantic problem at once, each with file, line and field.
+//!
+//! Field names follow Amazon API Gateway's (`timeoutInMillis`, `requestParameters`, ...) so a
+//! reader of AWS's documentation finds each thing where they expect it. The JSON Schema for this
+//! file is `schema/archway.schema.json`; `tests/schema.rs` keeps the two in step.
+
+use crate::source::Spanned;
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+/// The whole file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ConfigFile {
+    pub server: ServerConfig,
+    pub access_log: Option<AccessLogConfig>,
+    pub apis: Vec<Spanned<ApiConfig>>,
+    pub domain_names: Vec<Spanned<DomainNameConfig>>,
+}
+
+/// Listener and limit settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ServerConfig {
+    /// Plain-text listener (HTTP/1.1 and h2c). `--listen` overrides it.
+    pub listen: Option<Spanned<String>>,
+    /// TLS listener (HTTP/1.1 and HTTP/2 by ALPN).
+    pub tls: Option<Spanned<TlsListenerConfig>>,
+    /// Worker threads, each with its own event loop; default: one per CPU.
+    pub workers: Option<Spanned<u64>>,
+    /// Time a client has to send a request head, and the longest a keep-alive connection may
+    /// wait idle for its next request. Default 30 000.
+    pub header_read_timeout_millis: Option<Spanned<u64>>,
+    /// A connection that moves no bytes either way for this long is closed. Default 120 000.
+    pub idle_timeout_millis: Option<Spanned<u64>>,
+    /// How long SIGTERM waits for requests in flight. Default 30 000.
+    pub drain_timeout_millis: Option<Spanned<u64>>,
+    /// Longest request line (method, target, version). Default 10 240 as on AWS; longer gets 414.
+    pub max_request_line_bytes: Option<Spanned<u64>>,
+    /// Longest single header (name and value). Default 10 240 as on AWS; longer gets 431.
+    pub max_header_bytes: Option<Spanned<u64>>,
+    /// Default request payload limit for every API. Default 10 485 760 (10 MB) as on AWS.
+    pub max_payload_bytes: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct TlsListenerConfig {
+    pub listen: Option<Spanned<String>>,
+    /// Default certificate, used when SNI names no custom domain with its own certificate.
+    pub cert_file: Option<Spanned<String>>,
+    pub key_file: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct AccessLogConfig {
+    /// `stdout`, or a file path (appended to).
+    pub destination: Option<Spanned<String>>,
+}
+
+/// One API: `protocol: REST` (an API Gateway REST API) or `HTTP` (an HTTP API).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ApiConfig {
+    pub name: Option<Spanned<String>>,
+    /// The API id used in `{apiId}.execute-api.{domain}` hosts; default derived from the name.
+    pub id: Option<Spanned<String>>,
+    pub protocol: Option<Spanned<String>>,
+    pub description: Option<String>,
+    /// Overrides `server.maxPayloadBytes` for this API.
+    pub max_payload_bytes: Option<Spanned<u64>>,
+    pub binary_media_types: Vec<Spanned<String>>,
+    /// Route key → route, e.g. `GET /pets/{petId}`, `ANY /{proxy+}`, `$default`.
+    pub routes: IndexMap<Spanned<String>, RouteConfig>,
+    /// Gateway response type → customisation, e.g. `MISSING_AUTHENTICATION_TOKEN`.
+    pub gateway_responses: IndexMap<Spanned<String>, GatewayResponseConfig>,
+    /// Stage name → stage. An HTTP API's `$default` stage serves at the root.
+    pub stages: IndexMap<Spanned<String>, StageConfig>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct RouteConfig {
+    /// `method.request.{path|querystring|header}.NAME` → required.
+    pub request_parameters: IndexMap<Spanned<String>, bool>,
+    pub integration: Option<Spanned<IntegrationConfig>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct IntegrationConfig {
+    /// `HTTP_PROXY`, `HTTP` or `MOCK`.
+    #[serde(rename = "type")]
+    pub kind: Option<Spanned<String>>,
+    /// Target URI with `{param}`, `{proxy}` and `${stageVariables.name}`.
+    pub uri: Option<Spanned<String>>,
+    /// Method used upstream; default: the client's.
+    pub http_method: Option<Spanned<String>>,
+    /// Default 29 000 as on AWS; may be set beyond AWS's ceiling.
+    pub timeout_in_millis: Option<Spanned<u64>>,
+    /// `integration.request.{header|querystring|path}.NAME` → source.
+    pub request_parameters: IndexMap<Spanned<String>, Spanned<String>>,
+    /// Content type → mapping template.
+    pub request_templates: IndexMap<Spanned<String>, Spanned<String>>,
+    pub passthrough_behavior: Option<Spanned<String>>,
+    /// Selection pattern (a regex on the upstream status, or `default`) → integration response.
+    pub responses: IndexMap<Spanned<String>, IntegrationResponseConfig>,
+    /// `HTTP1` (default; HTTPS upstreams still negotiate HTTP/2 by ALPN) or `HTTP2`
+    /// (HTTP/2 with prior knowledge, h2c for `http://`).
+    pub upstream_protocol: Option<Spanned<String>>,
+    pub tls_config: Option<IntegrationTlsConfig>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct IntegrationTlsConfig {
+    /// Accept any upstream certificate (for self-signed test upstreams), as on AWS.
+    pub insecure_skip_verification: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct IntegrationResponseConfig {
+    pub status_code: Option<Spanned<String>>,
+    /// `method.response.header.NAME` → `'static'` or `integration.response.header.NAME`.
+    pub response_parameters: IndexMap<Spanned<String>, Spanned<String>>,
+    pub response_templates: IndexMap<Spanned<String>, Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct GatewayResponseConfig {
+    pub status_code: Option<Spanned<String>>,
+    /// `gatewayresponse.header.NAME` → `'static'`.
+    pub response_parameters: IndexMap<Spanned<String>, Spanned<String>>,
+    pub response_templates: IndexMap<Spanned<String>, Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct StageConfig {
+    pub description: Option<String>,
+    pub variables: IndexMap<Spanned<String>, Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DomainNameConfig {
+    pub domain_name: Option<Spanned<String>>,
+    pub certificate: Option<Spanned<CertificateConfig>>,
+    pub base_path_mappings: Vec<Spanned<BasePathMappingConfig>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CertificateConfig {
+    pub cert_file: Option<Spanned<String>>,
+    pub key_file: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct BasePathMappingConfig {
+    /// First path segment(s) that select the API; empty or `(none)` maps the root.
+    pub base_path: Option<Spanned<String>>,
+    /// API name or id.
+    pub api: Option<Spanned<String>>,
+    pub stage: Option<Spanned<String>>,
+}

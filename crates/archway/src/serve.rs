@@ -1,0 +1,198 @@
+//! `archway serve`: load, compile, listen, then reload on SIGHUP or a change to the config
+//! file, and drain on SIGTERM/SIGINT. See `docs/lifecycle.md`.
+
+use crate::ServeArgs;
+use anyhow::{bail, Context};
+use archway_gateway::tls::{CertStore, Certificates};
+use archway_gateway::{Gateway, Server, ServerOptions, Snapshot};
+use archway_model::validate::load_config_file;
+use archway_model::Model;
+use notify::Watcher;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::signal::unix::{signal, SignalKind};
+
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            args.data_dir.display()
+        )
+    })?;
+    let model = match &args.config {
+        Some(path) => load(path)?,
+        None => Model::default(),
+    };
+    let snapshot = compile(&model)?;
+    let certs = Certificates::load(&model).map_err(anyhow::Error::msg)?;
+    let settings = &model.settings;
+    let listen = args
+        .listen
+        .or(settings.listen)
+        .unwrap_or_else(|| ([127, 0, 0, 1], 8080).into());
+    let workers = args
+        .workers
+        .or(settings.workers)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let opts = ServerOptions {
+        listen,
+        tls_listen: settings.tls.as_ref().map(|t| t.listen),
+        workers,
+        header_read_timeout: settings.header_read_timeout,
+        idle_timeout: settings.idle_timeout,
+        drain_timeout: settings.drain_timeout,
+        max_head_bytes: (settings.max_request_line_bytes + settings.max_header_bytes * 8)
+            .max(64 * 1024),
+    };
+    let cert_store = Arc::new(CertStore::new(certs));
+    let gateway = Arc::new(Gateway::new(snapshot).context("cannot set up TLS for upstreams")?);
+    let server = Server::start(
+        gateway.clone(),
+        opts.clone(),
+        settings.tls.as_ref().map(|_| cert_store.clone()),
+    )
+    .with_context(|| format!("cannot listen on {listen}"))?;
+    // Tests and scripts read these lines to find the ports.
+    eprintln!("archway: listening on {} (http)", server.local_addr());
+    if let Some(a) = server.tls_addr() {
+        eprintln!("archway: listening on {a} (https)");
+    }
+    tracing::info!(workers, "serving");
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(lifecycle(
+        args.config.as_deref(),
+        &gateway,
+        &cert_store,
+        &opts,
+    ))?;
+    eprintln!("archway: draining");
+    server.shutdown();
+    eprintln!("archway: stopped");
+    Ok(())
+}
+
+fn load(path: &Path) -> anyhow::Result<Model> {
+    match load_config_file(path).into_result() {
+        Ok((model, warnings)) => {
+            for w in warnings {
+                tracing::warn!("{w}");
+            }
+            Ok(model)
+        }
+        Err(diags) => {
+            for d in &diags {
+                eprintln!("{d}");
+            }
+            bail!("{} has errors", path.display())
+        }
+    }
+}
+
+fn compile(model: &Model) -> anyhow::Result<Snapshot> {
+    Snapshot::compile(model).map_err(|errs| anyhow::anyhow!(errs.join("\n")))
+}
+
+/// Waits for signals and file changes; returns when it is time to drain.
+async fn lifecycle(
+    config: Option<&Path>,
+    gateway: &Gateway,
+    certs: &CertStore,
+    opts: &ServerOptions,
+) -> anyhow::Result<()> {
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let (tx, mut changed) = tokio::sync::mpsc::unbounded_channel::<()>();
+    // Watch the folder, not the file: editors replace files by renaming.
+    let _watcher = match config {
+        Some(path) => watch(path, tx)
+            .map_err(|e| tracing::warn!(error = %e, "not watching the config file"))
+            .ok(),
+        None => None,
+    };
+    loop {
+        tokio::select! {
+            _ = hup.recv() => reload(config, gateway, certs, opts, "SIGHUP"),
+            Some(()) = changed.recv() => {
+                // Let a burst of writes settle, then take them as one change.
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                while changed.try_recv().is_ok() {}
+                reload(config, gateway, certs, opts, "file change");
+            }
+            _ = term.recv() => return Ok(()),
+            _ = int.recv() => return Ok(()),
+        }
+    }
+}
+
+fn watch(
+    path: &Path,
+    tx: tokio::sync::mpsc::UnboundedSender<()>,
+) -> notify::Result<notify::RecommendedWatcher> {
+    let file: PathBuf = path.file_name().map(PathBuf::from).unwrap_or_default();
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    let mut w = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
+        if let Ok(ev) = ev {
+            let relevant = !ev.kind.is_access()
+                && ev
+                    .paths
+                    .iter()
+                    .any(|p| p.file_name() == Some(file.as_os_str()));
+            if relevant {
+                let _ = tx.send(());
+            }
+        }
+    })?;
+    w.watch(&dir, notify::RecursiveMode::NonRecursive)?;
+    Ok(w)
+}
+
+fn reload(
+    config: Option<&Path>,
+    gateway: &Gateway,
+    certs: &CertStore,
+    opts: &ServerOptions,
+    why: &str,
+) {
+    let Some(path) = config else {
+        tracing::info!("{why}: no config file to reload");
+        return;
+    };
+    let model = match load(path) {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::error!("{why}: {e:#}; still serving the previous config");
+            eprintln!("archway: reload failed, still serving the previous config");
+            return;
+        }
+    };
+    let snapshot = match compile(&model) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("{why}: {e:#}; still serving the previous config");
+            eprintln!("archway: reload failed, still serving the previous config");
+            return;
+        }
+    };
+    match Certificates::load(&model) {
+        Ok(c) => certs.replace(c),
+        Err(e) => {
+            tracing::error!("{why}: {e}; still serving the previous config");
+            eprintln!("archway: reload failed, still serving the previous config");
+            return;
+        }
+    }
+    if model.settings.listen.is_some_and(|l| l != opts.listen) {
+        tracing::warn!("a new listen address takes effect only after a restart");
+    }
+    gateway.swap(snapshot);
+    tracing::info!("{why}: reloaded {}", path.display());
+    eprintln!("archway: reloaded");
+}
