@@ -116,8 +116,12 @@ pub struct UpstreamTarget {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PathPart {
     Text(String),
-    /// Index into the route's parameter names.
-    Param(usize),
+    /// A path parameter: `name` is the `integration.request.path` name; `route_index` the
+    /// position of the route's parameter of the same name, if the route has one.
+    Param {
+        name: String,
+        route_index: Option<usize>,
+    },
 }
 
 /// The customisation that applies to each gateway response type, if any.
@@ -358,11 +362,10 @@ fn compile_target(
                 .map(String::as_str)
                 .ok_or_else(|| format!("stage variable `{v}` is not defined"))?,
             UriPart::PathParam(n) => {
-                let idx = param_names
-                    .iter()
-                    .position(|p| p == n)
-                    .ok_or_else(|| format!("`{{{n}}}` is not a path parameter of the route"))?;
-                flat.push(PathPart::Param(idx));
+                flat.push(PathPart::Param {
+                    name: n.clone(),
+                    route_index: param_names.iter().position(|p| p == n),
+                });
                 continue;
             }
         };
@@ -400,7 +403,7 @@ fn compile_target(
         .iter()
         .map(|p| match p {
             PathPart::Text(t) => t.len(),
-            PathPart::Param(_) => 0,
+            PathPart::Param { .. } => 0,
         })
         .sum();
     Ok(UpstreamTarget {
@@ -429,7 +432,10 @@ mod tests {
             target.path,
             vec![
                 PathPart::Text("/v1/pets/".into()),
-                PathPart::Param(0),
+                PathPart::Param {
+                    name: "petId".into(),
+                    route_index: Some(0)
+                },
                 PathPart::Text("?x=1".into())
             ]
         );

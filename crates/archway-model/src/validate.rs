@@ -668,11 +668,15 @@ impl Validator<'_> {
             (Some(u), _) => match UriTemplate::parse(&u.value) {
                 Ok(t) => {
                     for p in t.path_params() {
-                        if !path_params.iter().any(|n| n == p) {
+                        let mapped = ic
+                            .request_parameters
+                            .keys()
+                            .any(|k| k.value.strip_prefix("integration.request.path.") == Some(p));
+                        if !mapped && !path_params.iter().any(|n| n == p) {
                             self.error(
                                 u,
                                 format!(
-                                    "`{{{p}}}` is not a path parameter of route `{}`",
+                                    "`{{{p}}}` is neither a path parameter of route `{}` nor mapped by `integration.request.path.{p}`",
                                     key.value
                                 ),
                             );

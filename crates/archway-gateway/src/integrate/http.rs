@@ -39,6 +39,20 @@ pub fn param_value<'a>(
     }
 }
 
+/// Values of the `integration.request.path.*` mappings, by name.
+pub fn path_parameters<'a>(
+    integration: &'a CompiledIntegration,
+    ctx: &RequestContext,
+    req: &http::request::Parts,
+) -> Vec<(&'a str, String)> {
+    integration
+        .request_parameters
+        .iter()
+        .filter(|(t, _)| t.location == ParamLocation::Path)
+        .filter_map(|(t, s)| Some((t.name.as_str(), param_value(s, ctx, req)?.into_owned())))
+        .collect()
+}
+
 /// Applies `integration.request.header.*` mappings to `headers`.
 pub fn apply_header_parameters(
     integration: &CompiledIntegration,
@@ -73,26 +87,8 @@ pub async fn call(
     let target = integration.target.as_ref().ok_or(GatewayError::new(
         GatewayResponseType::ApiConfigurationError,
     ))?;
-    let route = ctx.route().ok_or(GatewayError::new(
-        GatewayResponseType::ApiConfigurationError,
-    ))?;
-
-    // Path: `integration.request.path.NAME` mappings, else the route's own parameter.
-    let path_overrides: Vec<(usize, String)> = integration
-        .request_parameters
-        .iter()
-        .filter(|(t, _)| t.location == ParamLocation::Path)
-        .filter_map(|(t, s)| {
-            let i = route.param_names.iter().position(|n| *n == t.name)?;
-            Some((i, param_value(s, ctx, &parts)?.into_owned()))
-        })
-        .collect();
-    let mut pq = upstream_path(target, ctx, path, |i| {
-        path_overrides
-            .iter()
-            .find(|(j, _)| *j == i)
-            .map(|(_, v)| v.clone())
-    });
+    let mapped = path_parameters(integration, ctx, &parts);
+    let mut pq = upstream_path(target, ctx, path, &mapped);
     // Query: only what is mapped.
     for (t, s) in &integration.request_parameters {
         if t.location != ParamLocation::QueryString {
@@ -148,6 +144,7 @@ pub async fn call(
     Ok(mapping::method_response(
         chosen,
         ctx,
+        &parts,
         &rparts.headers,
         rbytes,
     ))

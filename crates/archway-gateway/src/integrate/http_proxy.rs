@@ -22,7 +22,8 @@ pub async fn call(
     let target = integration.target.as_ref().ok_or(GatewayError::new(
         GatewayResponseType::ApiConfigurationError,
     ))?;
-    let mut pq = upstream_path(target, ctx, path, |_| None);
+    let mapped = super::http::path_parameters(integration, ctx, &parts);
+    let mut pq = upstream_path(target, ctx, path, &mapped);
     if let Some(q) = parts.uri.query() {
         pq.push(if pq.contains('?') { '&' } else { '?' });
         pq.push_str(q);

@@ -112,6 +112,7 @@ impl TemplateSource for Source<'_> {
 pub fn method_response(
     chosen: &CompiledIntegrationResponse,
     ctx: &RequestContext,
+    req: &http::request::Parts,
     integration_headers: &HeaderMap,
     integration_body: Bytes,
 ) -> Response<Body> {
@@ -124,10 +125,11 @@ pub fn method_response(
         .or_else(|| chosen.response_templates.first());
     match template {
         Some((ct, t)) => {
+            // `$input.params()` reads the method request; `$input.body` the integration's.
             let src = Source {
                 ctx,
-                headers: integration_headers,
-                query: None,
+                headers: &req.headers,
+                query: req.uri.query(),
                 body: &integration_body,
             };
             let rendered = t.render(&src);

@@ -33,6 +33,7 @@ pub fn call(
     Ok(mapping::method_response(
         chosen,
         ctx,
+        parts,
         &HeaderMap::new(),
         Bytes::new(),
     ))

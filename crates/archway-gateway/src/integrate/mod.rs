@@ -31,23 +31,25 @@ pub fn body_need(i: &CompiledIntegration) -> Need {
     }
 }
 
-/// Builds the upstream path and query: the target's parts with each path parameter re-encoded
-/// (`value_for` may override a parameter's value, as `integration.request.path.*` does).
+/// Builds the upstream path and query: the target's parts with each path parameter re-encoded.
+/// An `integration.request.path.NAME` mapping (`mapped`) takes precedence over the route's own
+/// parameter of that name.
 pub fn upstream_path(
     target: &UpstreamTarget,
     ctx: &RequestContext,
     path: SegmentsView<'_>,
-    value_for: impl Fn(usize) -> Option<String>,
+    mapped: &[(&str, String)],
 ) -> String {
     let mut pq = String::with_capacity(target.fixed_len + path.len() * 16 + 16);
     for part in &target.path {
         match part {
             PathPart::Text(t) => pq.push_str(t),
-            PathPart::Param(i) => {
-                if let Some(v) = value_for(*i) {
-                    encode_segment(&v, &mut pq);
+            PathPart::Param { name, route_index } => {
+                if let Some((_, v)) = mapped.iter().find(|(n, _)| n == name) {
+                    encode_segment(v, &mut pq);
                     continue;
                 }
+                let Some(i) = route_index else { continue };
                 match ctx.captures.get(*i) {
                     Some(Capture::Segment(s)) => encode_segment(path.get(*s as usize), &mut pq),
                     Some(Capture::Rest(s)) => path.encode_from(*s as usize, &mut pq),
