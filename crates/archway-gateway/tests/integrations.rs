@@ -1,7 +1,6 @@
 //! HTTP_PROXY, HTTP (non-proxy) and MOCK integrations against a real upstream.
 
-mod common;
-use common::*;
+use archway_testkit::*;
 use http::Request;
 use http_body_util::Full;
 

@@ -1,8 +1,7 @@
 //! Limits and failures: integration timeout, payload limit, unreachable integrations, request
 //! line and header limits, and malformed requests sent as raw bytes.
 
-mod common;
-use common::*;
+use archway_testkit::*;
 use http::Request;
 use http_body_util::Full;
 use std::time::{Duration, Instant};
@@ -38,7 +37,10 @@ async fn integration_timeout_is_504() {
     let r = get(&client(), &gw.url("/prod/slow")).await;
     assert_eq!(r.status, 504);
     assert_eq!(r.text(), r#"{"message":"Endpoint request timed out"}"#);
-    assert!(started.elapsed() < Duration::from_millis(1500), "answered at the timeout, not after the upstream");
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "answered at the timeout, not after the upstream"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -48,7 +50,10 @@ async fn unreachable_integration_is_integration_failure() {
     let r = get(&client(), &gw.url("/prod/down")).await;
     assert_eq!(r.status, 504);
     assert_eq!(r.text(), r#"{"message":"Internal server error"}"#);
-    assert_eq!(r.header("x-amzn-errortype"), Some("InternalServerErrorException"));
+    assert_eq!(
+        r.header("x-amzn-errortype"),
+        Some("InternalServerErrorException")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -57,12 +62,24 @@ async fn payload_limit_is_413_before_forwarding() {
     let gw = TestGateway::start(&yaml(&up, ""));
     let c = client();
     // At the limit: forwarded.
-    let r = send(&c, Request::post(gw.url("/prod/echo")).body(Full::from(vec![b'a'; 1024])).unwrap()).await;
+    let r = send(
+        &c,
+        Request::post(gw.url("/prod/echo"))
+            .body(Full::from(vec![b'a'; 1024]))
+            .unwrap(),
+    )
+    .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["bodyLength"], 1024);
     let before = up.seen().len();
     // Over it with Content-Length: refused before reading, never forwarded.
-    let r = send(&c, Request::post(gw.url("/prod/echo")).body(Full::from(vec![b'a'; 1025])).unwrap()).await;
+    let r = send(
+        &c,
+        Request::post(gw.url("/prod/echo"))
+            .body(Full::from(vec![b'a'; 1025]))
+            .unwrap(),
+    )
+    .await;
     assert_eq!(r.status, 413);
     assert_eq!(r.text(), r#"{"message":"Request Too Long"}"#);
     // Declared far over the limit, body never sent: the 413 comes without waiting for it.
@@ -84,9 +101,19 @@ async fn payload_limit_is_413_before_forwarding() {
     let resp = raw(gw.addr, &chunked, Duration::from_secs(5)).await;
     assert!(resp.starts_with("HTTP/1.1 413"), "{resp}");
     // Non-proxy integrations buffer: the same limit applies.
-    let r = send(&c, Request::post(gw.url("/prod/buffered")).body(Full::from(vec![b'a'; 2000])).unwrap()).await;
+    let r = send(
+        &c,
+        Request::post(gw.url("/prod/buffered"))
+            .body(Full::from(vec![b'a'; 2000]))
+            .unwrap(),
+    )
+    .await;
     assert_eq!(r.status, 413);
-    assert_eq!(up.seen().len(), before, "no oversized body reached the upstream");
+    assert_eq!(
+        up.seen().len(),
+        before,
+        "no oversized body reached the upstream"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -101,7 +128,13 @@ apis:
         integration: { type: HTTP_PROXY, uri: "http://127.0.0.1:9/" }
 "#;
     let gw = TestGateway::start(yaml);
-    let r = send(&client(), Request::post(gw.url("/x")).body(Full::from("more than ten bytes")).unwrap()).await;
+    let r = send(
+        &client(),
+        Request::post(gw.url("/x"))
+            .body(Full::from("more than ten bytes"))
+            .unwrap(),
+    )
+    .await;
     assert_eq!(r.status, 413);
     assert_eq!(r.text(), "HTTP content length exceeded 10 bytes.");
 }
@@ -114,7 +147,14 @@ async fn oversized_request_line_is_414_and_header_431() {
     let long = format!("/prod/echo?q={}", "a".repeat(3000));
     let r = get(&c, &gw.url(&long)).await;
     assert_eq!(r.status, 414);
-    let r = send(&c, Request::get(gw.url("/prod/echo")).header("x-big", "v".repeat(2000)).body(Full::default()).unwrap()).await;
+    let r = send(
+        &c,
+        Request::get(gw.url("/prod/echo"))
+            .header("x-big", "v".repeat(2000))
+            .body(Full::default())
+            .unwrap(),
+    )
+    .await;
     assert_eq!(r.status, 431);
     // Past hyper's own head buffer (64 KiB here): still 431, from the HTTP parser.
     let mut req = b"GET /prod/echo HTTP/1.1\r\nHost: x\r\n".to_vec();
@@ -162,7 +202,11 @@ async fn malformed_requests_are_400_and_never_forwarded() {
         let resp = raw(gw.addr, bytes, Duration::from_secs(3)).await;
         assert!(resp.starts_with("HTTP/1.1 400"), "{what}: {resp:?}");
     }
-    assert!(up.seen().is_empty(), "nothing reached the upstream: {:?}", up.seen());
+    assert!(
+        up.seen().is_empty(),
+        "nothing reached the upstream: {:?}",
+        up.seen()
+    );
 }
 
 /// Content-Length together with Transfer-Encoding: the body is framed by Transfer-Encoding
@@ -174,12 +218,20 @@ async fn content_length_with_transfer_encoding_cannot_smuggle() {
     let gw = TestGateway::start(&yaml(&up, ""));
     let smuggle = b"POST /prod/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /prod/slow HTTP/1.1\r\nHost: x\r\n\r\n";
     let resp = raw(gw.addr, smuggle, Duration::from_secs(3)).await;
-    assert_eq!(resp.matches("HTTP/1.1 ").count(), 1, "one response only: {resp}");
+    assert_eq!(
+        resp.matches("HTTP/1.1 ").count(),
+        1,
+        "one response only: {resp}"
+    );
     let seen = up.seen();
-    assert!(seen.iter().all(|s| !s.uri.contains("slow")), "the smuggled request never ran");
+    assert!(
+        seen.iter().all(|s| !s.uri.contains("slow")),
+        "the smuggled request never ran"
+    );
     for s in &seen {
         assert!(
-            !(s.headers.contains_key("content-length") && s.headers.contains_key("transfer-encoding")),
+            !(s.headers.contains_key("content-length")
+                && s.headers.contains_key("transfer-encoding")),
             "the upstream never gets both framings"
         );
     }

@@ -1,7 +1,6 @@
 //! Listeners: TLS with SNI and ALPN, header-read and idle timeouts, HTTPS upstreams.
 
-mod common;
-use common::*;
+use archway_testkit::*;
 use bytes::Bytes;
 use http::Request;
 use http_body_util::{BodyExt, Full};
@@ -19,7 +18,11 @@ struct Cert {
 fn write_cert(dir: &std::path::Path, name: &str) -> Cert {
     let ck = rcgen::generate_simple_self_signed(vec![name.to_string()]).unwrap();
     std::fs::write(dir.join(format!("{name}.crt")), ck.cert.pem()).unwrap();
-    std::fs::write(dir.join(format!("{name}.key")), ck.signing_key.serialize_pem()).unwrap();
+    std::fs::write(
+        dir.join(format!("{name}.key")),
+        ck.signing_key.serialize_pem(),
+    )
+    .unwrap();
     Cert {
         der: ck.cert.der().clone(),
     }
@@ -117,7 +120,10 @@ domainNames:
     let err = tls_client(&[&domain], &[b"h2"])
         .connect(ServerName::try_from("default.test").unwrap(), tcp)
         .await;
-    assert!(err.is_err(), "default.test must not get api.example.com's certificate");
+    assert!(
+        err.is_err(),
+        "default.test must not get api.example.com's certificate"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -138,7 +144,9 @@ apis:
     // A head that never finishes.
     let started = Instant::now();
     let mut s = TcpStream::connect(gw.addr).await.unwrap();
-    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ").await.unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .await
+        .unwrap();
     let mut buf = Vec::new();
     let r = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut buf)).await;
     assert!(r.is_ok(), "the gateway closed the connection");
@@ -146,7 +154,9 @@ apis:
 
     // A keep-alive connection that goes quiet after one request.
     let mut s = TcpStream::connect(gw.addr).await.unwrap();
-    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
     let started = Instant::now();
     let mut buf = Vec::new();
     let r = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut buf)).await;
@@ -184,17 +194,20 @@ async fn https_upstream_over_rustls() {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         loop {
-            let Ok((s, _)) = listener.accept().await else { return };
+            let Ok((s, _)) = listener.accept().await else {
+                return;
+            };
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(s).await else { return };
-                let svc = hyper::service::service_fn(|req: Request<hyper::body::Incoming>| async move {
-                    Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(Bytes::from(format!(
-                        "secure {:?} {}",
-                        req.version(),
-                        req.uri().path()
-                    )))))
-                });
+                let Ok(tls) = acceptor.accept(s).await else {
+                    return;
+                };
+                let svc =
+                    hyper::service::service_fn(|req: Request<hyper::body::Incoming>| async move {
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
+                            Bytes::from(format!("secure {:?} {}", req.version(), req.uri().path())),
+                        )))
+                    });
                 let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                     .serve_connection(TokioIo::new(tls), svc)
                     .await;

@@ -1,8 +1,7 @@
 //! Invariant 2: what the route decision saw is exactly what the upstream receives.
 //! The matrix covers `..`, `%2e%2e`, `%2F`, `//` and `%252e`.
 
-mod common;
-use common::*;
+use archway_testkit::*;
 use std::time::Duration;
 
 fn yaml(up: &Upstream) -> String {

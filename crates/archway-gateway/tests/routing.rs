@@ -1,8 +1,7 @@
 //! Routing as API Gateway does it: specificity, stages, API selection by host, custom domains,
 //! and the no-route answers of REST and HTTP APIs.
 
-mod common;
-use common::*;
+use archway_testkit::*;
 use http::Request;
 use http_body_util::Full;
 

@@ -1,5 +1,6 @@
-//! Test harness: a real gateway on a loopback port, real upstreams, real clients.
-#![allow(dead_code)]
+//! Test harness shared by the integration tests: a real gateway on a loopback port, real
+//! upstreams that record what they receive, real clients, and raw-socket helpers.
+//! Test-only; never a dependency of a shipped crate.
 
 use archway_gateway::tls::{CertStore, Certificates};
 use archway_gateway::{Gateway, Server, ServerOptions, Snapshot};
@@ -287,4 +288,101 @@ pub fn rest_api(routes: &str) -> String {
 
 pub fn with_upstream(yaml: &str, up: &Upstream) -> String {
     yaml.replace("{UPSTREAM}", &up.addr.to_string())
+}
+
+/// A running `archway` process, its stderr collected line by line.
+pub struct Process {
+    pub child: std::process::Child,
+    pub addr: SocketAddr,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Process {
+    /// Starts `bin` with `args` and waits until it says where it listens.
+    pub fn spawn(bin: &str, args: &[&str]) -> Process {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(bin)
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("archway starts");
+        let stderr = child.stderr.take().expect("stderr");
+        let lines: Arc<Mutex<Vec<String>>> = Arc::default();
+        let (tx, rx) = std::sync::mpsc::channel::<SocketAddr>();
+        let l2 = lines.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(rest) = line.strip_prefix("archway: listening on ") {
+                    if let Some(addr) = rest.strip_suffix(" (http)") {
+                        let _ = tx.send(addr.parse().expect("address"));
+                    }
+                }
+                l2.lock().unwrap().push(line);
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("archway did not start: {:?}", lines.lock().unwrap()));
+        Process { child, addr, lines }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn signal(&self, sig: &str) {
+        let ok = std::process::Command::new("kill")
+            .args([&format!("-{sig}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill runs")
+            .success();
+        assert!(ok, "kill -{sig}");
+    }
+
+    pub fn stderr(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    /// Waits until a stderr line contains `needle` for the `nth` time (1-based).
+    pub fn wait_for(&self, needle: &str, nth: usize, timeout: Duration) {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let count = self
+                .lines
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|l| l.contains(needle))
+                .count();
+            if count >= nth {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no `{needle}` (#{nth}) in stderr: {:?}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Peak resident memory (VmHWM) in KiB.
+    pub fn peak_rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("/proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM")
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -1,0 +1,415 @@
+#!/usr/bin/env bash
+# Archway vs nginx, side by side, in one run. See bench/README.md.
+#
+#   bash bench/run.sh                        # 10 s per measurement, 0 B / 1 KB / 64 KB
+#   DURATION=30s SIZES="1k" bash bench/run.sh
+#
+# Layout (everything on 127.0.0.1):
+#
+#   CPU 1: wrk (-t1)  ──►  CPU 0: nginx proxy (1 worker) | archway (--workers 1)  ──►  CPU 1: upstream nginx (1 worker, static files)
+#
+# "direct" is wrk straight to the upstream: the ceiling of this machine, not a proxy.
+#
+# Environment:
+#   DURATION     wrk duration per measurement (default 10s)
+#   WARMUP       wrk duration of the warm-up before each measurement (default 2s)
+#   CONNECTIONS  wrk connections, keep-alive (default 32)
+#   SIZES        response sizes, bytes with optional k/m suffix (default "0 1k 64k")
+#   PROXY_CPU    CPU the proxies are pinned to (default 0)
+#   LOAD_CPU     CPU of the upstream and wrk (default 1)
+#   ARCHWAY_BIN  use this binary instead of building one
+#   RESULTS      where to write the table (default bench/results/latest.md)
+set -euo pipefail
+
+DURATION=${DURATION:-10s}
+WARMUP=${WARMUP:-2s}
+CONNECTIONS=${CONNECTIONS:-32}
+SIZES=${SIZES:-0 1k 64k}
+PROXY_CPU=${PROXY_CPU:-0}
+LOAD_CPU=${LOAD_CPU:-1}
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$BENCH_DIR/.." && pwd)
+RESULTS=${RESULTS:-$BENCH_DIR/results/latest.md}
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
+
+# --- tools -----------------------------------------------------------------------------------
+
+missing=()
+command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v taskset >/dev/null 2>&1 || missing+=(util-linux)
+if ((${#missing[@]})); then
+    [[ $(id -u) -eq 0 ]] || die "missing ${missing[*]}; run as root or install them"
+    log "installing ${missing[*]} with apt-get"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+NGINX=$(command -v nginx 2>/dev/null || echo /usr/sbin/nginx)
+
+ncpu=$(nproc --all)
+((ncpu > PROXY_CPU && ncpu > LOAD_CPU)) || die "need CPUs $PROXY_CPU and $LOAD_CPU; this machine has $ncpu"
+
+# --- archway ---------------------------------------------------------------------------------
+
+if [[ -n ${ARCHWAY_BIN:-} ]]; then
+    ARCHWAY=$ARCHWAY_BIN
+else
+    log "building archway (cargo build --release -p archway)"
+    # Ask cargo where the binary is: right whatever CARGO_TARGET_DIR or .cargo/config say.
+    ARCHWAY=$(cd "$ROOT" && cargo build --release -p archway --message-format=json-render-diagnostics |
+        sed -n 's/.*"executable":"\([^"]*\/archway\)".*/\1/p' | tail -n1)
+    if [[ -z $ARCHWAY ]]; then
+        target_dir=${CARGO_TARGET_DIR:-target}
+        [[ $target_dir == /* ]] || target_dir=$ROOT/$target_dir
+        ARCHWAY=$target_dir/release/archway
+    fi
+fi
+[[ -x $ARCHWAY ]] || die "no archway binary at $ARCHWAY"
+
+# --- processes and cleanup -------------------------------------------------------------------
+
+TMP=$(mktemp -d /tmp/archway-bench.XXXXXX)
+chmod 755 "$TMP" # nginx workers run as nobody and must read the files
+PIDS=()
+
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        # Bounded wait, then force.
+        for _ in $(seq 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# A port nothing listens on, starting at $1.
+free_port() {
+    local p=$1
+    while port_open "$p"; do p=$((p + 1)); done
+    echo "$p"
+}
+
+# wait_port PORT PID NAME LOG: poll until PORT accepts, fail fast if PID dies (bounded: 10 s).
+wait_port() {
+    local port=$1 pid=$2 name=$3 logf=$4
+    for _ in $(seq 200); do
+        port_open "$port" && return 0
+        if ! kill -0 "$pid" 2>/dev/null; then
+            cat "$logf" >&2 || true
+            die "$name exited before listening on $port"
+        fi
+        sleep 0.05
+    done
+    cat "$logf" >&2 || true
+    die "$name is not listening on $port after 10 s"
+}
+
+UPSTREAM_PORT=$(free_port 18080)
+NGINX_PORT=$(free_port $((UPSTREAM_PORT + 1)))
+ARCHWAY_PORT=$(free_port $((NGINX_PORT + 1)))
+
+# --- response files --------------------------------------------------------------------------
+
+to_bytes() {
+    case ${1,,} in
+    *k) echo $((${1%[kK]} * 1024)) ;;
+    *m) echo $((${1%[mM]} * 1024 * 1024)) ;;
+    *) echo $(($1)) ;;
+    esac
+}
+label() {
+    local b=$1
+    if ((b == 0)); then echo "0 B"
+    elif ((b % 1048576 == 0)); then echo "$((b / 1048576)) MB"
+    elif ((b % 1024 == 0)); then echo "$((b / 1024)) KB"
+    else echo "$b B"; fi
+}
+
+mkdir -p "$TMP/www"
+BYTES=()
+for s in $SIZES; do
+    b=$(to_bytes "$s")
+    BYTES+=("$b")
+    head -c "$b" /dev/zero | tr '\0' 'x' >"$TMP/www/$b"
+done
+chmod 755 "$TMP/www"
+chmod 644 "$TMP/www"/*
+
+# --- upstream: nginx serving the files -------------------------------------------------------
+
+# Settings common to both nginx instances: no logs, nothing written outside $TMP, keep-alive
+# connections that are never closed for having served "too many" requests (wrk and archway
+# keep theirs open too).
+nginx_common() {
+    local dir=$1
+    cat <<EOF
+worker_processes 1;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    default_type application/octet-stream;
+    keepalive_requests 1000000;
+    keepalive_timeout 75s;
+    client_body_temp_path $dir/client_body;
+    proxy_temp_path $dir/proxy;
+    fastcgi_temp_path $dir/fastcgi;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+EOF
+}
+
+mkdir -p "$TMP/upstream"
+{
+    nginx_common "$TMP/upstream"
+    cat <<EOF
+    sendfile on;
+    tcp_nopush on;
+    open_file_cache max=64 inactive=600s;
+    open_file_cache_valid 600s;
+    server {
+        listen 127.0.0.1:$UPSTREAM_PORT;
+        root $TMP/www;
+        location / { }
+    }
+}
+EOF
+} >"$TMP/upstream/nginx.conf"
+
+# --- nginx as reverse proxy ------------------------------------------------------------------
+
+# /prod/X -> upstream /X, the same mapping as archway's stage prefix and {proxy+} route.
+# Buffers large enough that a 64 KB response never spills to a temp file.
+mkdir -p "$TMP/nginx"
+{
+    nginx_common "$TMP/nginx"
+    cat <<EOF
+    upstream backend {
+        server 127.0.0.1:$UPSTREAM_PORT;
+        keepalive 64;
+        keepalive_requests 1000000;
+    }
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        location /prod/ {
+            proxy_pass http://backend/;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_buffer_size 16k;
+            proxy_buffers 8 16k;
+        }
+    }
+}
+EOF
+} >"$TMP/nginx/nginx.conf"
+
+# --- archway ---------------------------------------------------------------------------------
+
+# No accessLog key: the access log is off, as nginx's is.
+mkdir -p "$TMP/archway"
+cat >"$TMP/archway/archway.yaml" <<EOF
+server:
+  listen: 127.0.0.1:$ARCHWAY_PORT
+  workers: 1
+apis:
+  - name: bench
+    protocol: REST
+    routes:
+      ANY /{proxy+}:
+        integration:
+          type: HTTP_PROXY
+          uri: "http://127.0.0.1:$UPSTREAM_PORT/{proxy}"
+    stages:
+      prod: {}
+EOF
+
+# --- start -----------------------------------------------------------------------------------
+
+log "upstream nginx on 127.0.0.1:$UPSTREAM_PORT (CPU $LOAD_CPU)"
+taskset -c "$LOAD_CPU" "$NGINX" -p "$TMP/upstream" -c "$TMP/upstream/nginx.conf" -e "$TMP/upstream/error.log" \
+    >"$TMP/upstream/stderr.log" 2>&1 &
+UPSTREAM_PID=$!
+PIDS+=("$UPSTREAM_PID")
+
+log "nginx proxy on 127.0.0.1:$NGINX_PORT (CPU $PROXY_CPU)"
+taskset -c "$PROXY_CPU" "$NGINX" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/error.log" \
+    >"$TMP/nginx/stderr.log" 2>&1 &
+NGINX_PID=$!
+PIDS+=("$NGINX_PID")
+
+log "archway on 127.0.0.1:$ARCHWAY_PORT (CPU $PROXY_CPU): $ARCHWAY"
+taskset -c "$PROXY_CPU" "$ARCHWAY" serve --config "$TMP/archway/archway.yaml" \
+    --listen "127.0.0.1:$ARCHWAY_PORT" --workers 1 --data-dir "$TMP/archway/data" \
+    >"$TMP/archway/stdout.log" 2>"$TMP/archway/stderr.log" &
+ARCHWAY_PID=$!
+PIDS+=("$ARCHWAY_PID")
+
+wait_port "$UPSTREAM_PORT" "$UPSTREAM_PID" "upstream nginx" "$TMP/upstream/error.log"
+wait_port "$NGINX_PORT" "$NGINX_PID" "nginx proxy" "$TMP/nginx/error.log"
+wait_port "$ARCHWAY_PORT" "$ARCHWAY_PID" "archway" "$TMP/archway/stderr.log"
+
+# Hook for profilers (bench/README.md): the pid of the process under test.
+echo "$ARCHWAY_PID" >"$TMP/archway.pid"
+
+TARGETS=(direct nginx archway)
+url_of() {
+    case $1 in
+    direct) echo "http://127.0.0.1:$UPSTREAM_PORT/$2" ;;
+    nginx) echo "http://127.0.0.1:$NGINX_PORT/prod/$2" ;;
+    archway) echo "http://127.0.0.1:$ARCHWAY_PORT/prod/$2" ;;
+    esac
+}
+# The pid whose CPU time counts for a target (with its children: nginx's worker).
+pid_of() {
+    case $1 in
+    direct) echo "$UPSTREAM_PID" ;;
+    nginx) echo "$NGINX_PID" ;;
+    archway) echo "$ARCHWAY_PID" ;;
+    esac
+}
+
+# --- correctness: never benchmark an error page ----------------------------------------------
+
+for b in "${BYTES[@]}"; do
+    for t in "${TARGETS[@]}"; do
+        url=$(url_of "$t" "$b")
+        got=$(curl -sS -o /dev/null -w '%{http_code} %{size_download}' "$url") || die "$t: curl $url failed"
+        [[ $got == "200 $b" ]] || die "$t: $url answered '$got' (status, bytes); expected '200 $b'"
+    done
+done
+log "all targets answer 200 with the right body size"
+
+# --- measure ---------------------------------------------------------------------------------
+
+# Pids whose parent is $1 (nginx's worker under its master).
+children_of() {
+    local f ppid
+    for f in /proc/[0-9]*/stat; do
+        read -r ppid <"$f" 2>/dev/null || continue
+        ppid=${ppid##*) }
+        set -- "$1" $ppid
+        [[ $3 == "$1" ]] && { f=${f#/proc/}; echo "${f%/stat}"; }
+    done
+    return 0
+}
+
+# CPU ticks (user+sys) of a process and its direct children.
+cpu_ticks() {
+    local total=0 p f
+    for p in "$1" $(children_of "$1"); do
+        read -r f <"/proc/$p/stat" 2>/dev/null || continue
+        f=${f##*) } # fields after "(comm) ", starting at field 3
+        set -- $f
+        total=$((total + ${12} + ${13})) # utime, stime (fields 14, 15)
+    done
+    echo "$total"
+}
+CLK_TCK=$(getconf CLK_TCK)
+
+# wrk latency ("812.00us", "1.23ms", "1.02s", "2.00m") -> milliseconds.
+to_ms() {
+    awk -v v="$1" 'BEGIN {
+        n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+        if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
+        printf "%.3f", n }'
+}
+
+declare -A RPS P50 P99 ERR CPU
+wrk_run() {
+    taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"$1" --latency "$2"
+}
+
+for b in "${BYTES[@]}"; do
+    for t in "${TARGETS[@]}"; do
+        url=$(url_of "$t" "$b")
+        log "$(label "$b") $t: warm-up $WARMUP, then $DURATION"
+        wrk_run "$WARMUP" "$url" >/dev/null
+        pid=$(pid_of "$t")
+        c0=$(cpu_ticks "$pid")
+        s0=$(date +%s%N)
+        out=$(wrk_run "$DURATION" "$url")
+        s1=$(date +%s%N)
+        c1=$(cpu_ticks "$pid")
+        echo "$out" >"$TMP/wrk-$t-$b.txt"
+        rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
+        p50=$(awk '$1 == "50%" { print $2 }' <<<"$out")
+        p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
+        [[ -n $rps && -n $p50 && -n $p99 ]] || { echo "$out" >&2; die "cannot parse wrk's output"; }
+        errs=$(awk '/Non-2xx or 3xx responses:/ { n += $NF }
+                    /Socket errors:/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 }
+                    END { print n + 0 }' <<<"$out")
+        RPS[$t,$b]=$rps
+        P50[$t,$b]=$(to_ms "$p50")
+        P99[$t,$b]=$(to_ms "$p99")
+        ERR[$t,$b]=$errs
+        CPU[$t,$b]=$(awk -v c="$((c1 - c0))" -v hz="$CLK_TCK" -v ns="$((s1 - s0))" \
+            'BEGIN { printf "%.0f%%", 100 * (c / hz) / (ns / 1e9) }')
+    done
+done
+
+# --- report ----------------------------------------------------------------------------------
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f×", a / b; else print "n/a" }'; }
+
+cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
+rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=$(git -C "$ROOT" status --porcelain -- crates 2>/dev/null | head -c1)
+report() {
+    echo "# Archway vs nginx"
+    echo
+    echo "$(date -u '+%Y-%m-%d %H:%M UTC'), archway ${rev}${dirty:+ (crates/ modified)}, $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), ${ncpu} CPUs${cpu_model:+ ($cpu_model)}."
+    echo "Proxies pinned to CPU $PROXY_CPU with one worker; upstream nginx and wrk on CPU $LOAD_CPU."
+    echo "wrk -t1 -c$CONNECTIONS -d$DURATION --latency (keep-alive), after a $WARMUP warm-up per target."
+    echo
+    echo "| size | target | requests/s | p50 ms | p99 ms | errors | CPU of target |"
+    echo "|---:|:---|---:|---:|---:|---:|---:|"
+    for b in "${BYTES[@]}"; do
+        for t in "${TARGETS[@]}"; do
+            printf '| %s | %s | %.0f | %s | %s | %s | %s |\n' "$(label "$b")" "$t" "${RPS[$t,$b]}" \
+                "${P50[$t,$b]}" "${P99[$t,$b]}" "${ERR[$t,$b]}" "${CPU[$t,$b]}"
+        done
+    done
+    echo
+    echo "| size | archway/nginx req/s | archway/direct req/s | p99 archway/nginx | target met |"
+    echo "|---:|---:|---:|---:|:---|"
+    local met
+    for b in "${BYTES[@]}"; do
+        met=$(awk -v ar="${RPS[archway,$b]}" -v nr="${RPS[nginx,$b]}" \
+            -v ap="${P99[archway,$b]}" -v np="${P99[nginx,$b]}" 'BEGIN {
+                t = (ar >= nr); l = (ap <= np)
+                if (t && l) print "yes"
+                else if (!t && !l) print "no (throughput, p99)"
+                else if (!t) print "no (throughput)"
+                else print "no (p99)" }')
+        printf '| %s | %s | %s | %s | %s |\n' "$(label "$b")" \
+            "$(ratio "${RPS[archway,$b]}" "${RPS[nginx,$b]}")" \
+            "$(ratio "${RPS[archway,$b]}" "${RPS[direct,$b]}")" \
+            "$(ratio "${P99[archway,$b]}" "${P99[nginx,$b]}")" "$met"
+    done
+    echo
+    echo "Target: archway ≥ 1.0× nginx's requests/s with a p99 no higher than nginx's."
+    echo "\"CPU of target\": CPU time of the target's processes over the run (100% = one core);"
+    echo "for direct, of the upstream nginx. Runs vary by about ±10%: compare within one run."
+}
+
+mkdir -p "$(dirname "$RESULTS")"
+report | tee "$RESULTS"
+log "written to $RESULTS"
