@@ -110,11 +110,14 @@ impl AccessLog {
                     request_time: ctx.request_time_clf(),
                     http_method: ctx.method.as_str().to_string(),
                     route_key: ctx.route_key().to_string(),
-                    path: ctx.path.clone(),
+                    path: ctx.decoded_path(),
                     status,
                     protocol: ctx.protocol(),
                     response_length: 0,
-                    integration_latency: ctx.integration_latency.map(|d| d.as_millis() as u64),
+                    integration_latency: ctx
+                        .integration_latency
+                        .get()
+                        .map(|d| d.as_millis() as u64),
                     latency: 0,
                     api_id: ctx
                         .stage

@@ -1,10 +1,12 @@
 //! What a request's phases learn, carried from phase to phase and into the access log.
 
+use crate::path::{RequestPath, SegmentsView};
 use crate::router::Capture;
 use crate::snapshot::{CompiledRoute, CompiledStage};
-use http::HeaderMap;
+use http::{HeaderMap, HeaderValue};
 use std::borrow::Cow;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -45,6 +47,30 @@ impl std::fmt::Debug for RequestId {
     }
 }
 
+/// A duration set once by a phase that holds the context shared (`&`), read by the access log.
+#[derive(Debug)]
+pub struct Latency(AtomicU64);
+
+impl Default for Latency {
+    fn default() -> Self {
+        Latency(AtomicU64::new(u64::MAX))
+    }
+}
+
+impl Latency {
+    pub fn set(&self, d: Option<Duration>) {
+        let v = d.map_or(u64::MAX, |d| d.as_micros().min(u64::MAX as u128 - 1) as u64);
+        self.0.store(v, Ordering::Relaxed);
+    }
+
+    pub fn get(&self) -> Option<Duration> {
+        match self.0.load(Ordering::Relaxed) {
+            u64::MAX => None,
+            us => Some(Duration::from_micros(us)),
+        }
+    }
+}
+
 /// Per-request state.
 #[derive(Debug)]
 pub struct RequestContext {
@@ -56,15 +82,15 @@ pub struct RequestContext {
     pub version: http::Version,
     /// Host the client named (lower-case, without port).
     pub domain_name: String,
-    /// Decoded, normalised path after the stage or base path.
-    pub path: String,
+    /// The decoded request path, and how many leading segments named the stage.
+    pub path: RequestPath,
+    pub path_skip: usize,
     pub stage: Option<Arc<CompiledStage>>,
     pub route: Option<u32>,
     pub captures: Vec<Capture>,
-    /// Path parameter values, decoded, in the route's order.
-    pub path_params: Vec<String>,
-    pub integration_latency: Option<Duration>,
-    pub user_agent: Option<String>,
+    /// Time to the integration's response head; set by the integrate phase.
+    pub integration_latency: Latency,
+    pub user_agent: Option<HeaderValue>,
 }
 
 impl RequestContext {
@@ -77,12 +103,12 @@ impl RequestContext {
             method,
             version,
             domain_name: String::new(),
-            path: String::new(),
+            path: RequestPath::default(),
+            path_skip: 0,
             stage: None,
             route: None,
             captures: Vec::new(),
-            path_params: Vec::new(),
-            integration_latency: None,
+            integration_latency: Latency::default(),
             user_agent: None,
         }
     }
@@ -96,10 +122,25 @@ impl RequestContext {
         self.route().map_or("-", |r| &r.route_key)
     }
 
-    pub fn path_param(&self, name: &str) -> Option<&str> {
+    /// The path after the stage or base path: what routes match.
+    pub fn view(&self) -> SegmentsView<'_> {
+        self.path.skip(self.path_skip)
+    }
+
+    /// The normalised, decoded path after the stage (`/pets/7`), for logs and templates.
+    pub fn decoded_path(&self) -> String {
+        self.view().decoded_path()
+    }
+
+    /// A path parameter's decoded value (a greedy one's segments joined with `/`).
+    pub fn path_param(&self, name: &str) -> Option<Cow<'_, str>> {
         let route = self.route()?;
         let i = route.param_names.iter().position(|n| n == name)?;
-        self.path_params.get(i).map(String::as_str)
+        let view = self.view();
+        Some(match *self.captures.get(i)? {
+            Capture::Segment(s) => Cow::Borrowed(view.get(s as usize)),
+            Capture::Rest(s) => Cow::Owned(view.joined_from(s as usize)),
+        })
     }
 
     pub fn request_time_clf(&self) -> String {
@@ -135,13 +176,18 @@ impl RequestContext {
             "httpMethod" => Cow::Borrowed(self.method.as_str()),
             "resourcePath" => Cow::Borrowed(self.route().map_or("", |r| &r.resource_path)),
             "routeKey" => Cow::Borrowed(self.route_key()),
-            "path" => Cow::Borrowed(self.path.as_str()),
+            "path" => Cow::Owned(self.decoded_path()),
             "domainName" => Cow::Borrowed(self.domain_name.as_str()),
             "protocol" => Cow::Borrowed(self.protocol()),
             "requestTime" => Cow::Owned(self.request_time_clf()),
             "requestTimeEpoch" => Cow::Owned(self.request_time_epoch_ms().to_string()),
             "identity.sourceIp" => Cow::Owned(self.conn.peer.ip().to_string()),
-            "identity.userAgent" => Cow::Borrowed(self.user_agent.as_deref().unwrap_or("")),
+            "identity.userAgent" => Cow::Borrowed(
+                self.user_agent
+                    .as_ref()
+                    .and_then(|u| u.to_str().ok())
+                    .unwrap_or(""),
+            ),
             _ => return None,
         })
     }

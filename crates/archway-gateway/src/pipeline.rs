@@ -82,20 +82,15 @@ async fn run(
 ) -> Result<Response<Body>, GatewayError> {
     let (parts, body) = req.into_parts();
     check_limits(&parts, &snapshot.settings)?;
-    ctx.user_agent = parts
-        .headers
-        .get(http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let path = RequestPath::parse(parts.uri.path()).map_err(|_| GatewayError::bad_request())?;
+    ctx.user_agent = parts.headers.get(http::header::USER_AGENT).cloned();
+    ctx.path = RequestPath::parse(parts.uri.path()).map_err(|_| GatewayError::bad_request())?;
     ctx.domain_name = stage::request_host(&parts);
 
-    let (stage, consumed) = stage::resolve(snapshot, &ctx.domain_name, &path)?;
+    let (stage, consumed) = stage::resolve(snapshot, &ctx.domain_name, &ctx.path)?;
     ctx.stage = Some(stage.clone());
-    let view = path.skip(consumed);
-    ctx.path = view.decoded_path();
+    ctx.path_skip = consumed;
 
-    route::match_route(ctx, &stage, view)?;
+    route::match_route(ctx, &stage)?;
     let route = ctx
         .route
         .and_then(|i| stage.routes.get(i as usize))
@@ -116,19 +111,21 @@ async fn run(
 
     match (integration.kind, body) {
         (IntegrationType::HttpProxy, payload::RequestBody::Stream(b)) => {
-            integrate::http_proxy::call(&gw.upstream, integration, ctx, view, parts, b).await
+            integrate::http_proxy::call(&gw.upstream, integration, ctx, parts, b).await
         }
         (IntegrationType::HttpProxy, payload::RequestBody::Buffered(b)) => {
-            integrate::http_proxy::call(&gw.upstream, integration, ctx, view, parts, Body::full(b))
-                .await
+            integrate::http_proxy::call(&gw.upstream, integration, ctx, parts, Body::full(b)).await
         }
         (IntegrationType::Http, payload::RequestBody::Buffered(b)) => {
-            integrate::http::call(&gw.upstream, integration, ctx, view, parts, b).await
+            integrate::http::call(&gw.upstream, integration, ctx, parts, b).await
         }
         (IntegrationType::Mock, payload::RequestBody::Buffered(b)) => {
             integrate::mock::call(integration, ctx, &parts, b)
         }
-        (IntegrationType::Http | IntegrationType::Mock, payload::RequestBody::Stream(_)) => Err(
+        // Lambda and AWS-service integrations are refused when the snapshot is compiled; a
+        // body in the wrong form cannot happen. Both answer a configuration error.
+        (IntegrationType::AwsProxy | IntegrationType::Aws, _)
+        | (IntegrationType::Http | IntegrationType::Mock, payload::RequestBody::Stream(_)) => Err(
             GatewayError::new(GatewayResponseType::ApiConfigurationError),
         ),
     }

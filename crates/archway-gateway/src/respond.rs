@@ -108,6 +108,6 @@ impl TemplateSource for ErrorSource<'_> {
     }
 
     fn param(&self, name: &str) -> Option<Cow<'_, str>> {
-        self.ctx.path_param(name).map(Cow::Borrowed)
+        self.ctx.path_param(name)
     }
 }

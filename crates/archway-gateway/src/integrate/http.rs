@@ -7,7 +7,6 @@ use crate::body::Body;
 use crate::context::{header_str, query_param, RequestContext};
 use crate::error::GatewayError;
 use crate::headers::set_forwarded;
-use crate::path::SegmentsView;
 use crate::snapshot::CompiledIntegration;
 use crate::upstream::Upstream;
 use archway_model::{GatewayResponseType, ParamLocation, ParamSource};
@@ -32,7 +31,7 @@ pub fn param_value<'a>(
             .map(|v| Cow::Borrowed(v.as_str())),
         ParamSource::Context(c) => ctx.context_value(c),
         ParamSource::Method { location, name } => match location {
-            ParamLocation::Path => ctx.path_param(name).map(Cow::Borrowed),
+            ParamLocation::Path => ctx.path_param(name),
             ParamLocation::QueryString => query_param(req.uri.query(), name),
             ParamLocation::Header => header_str(&req.headers, name).map(Cow::Borrowed),
         },
@@ -79,8 +78,7 @@ pub fn apply_header_parameters(
 pub async fn call(
     upstream: &Upstream,
     integration: &CompiledIntegration,
-    ctx: &mut RequestContext,
-    path: SegmentsView<'_>,
+    ctx: &RequestContext,
     parts: http::request::Parts,
     body: Bytes,
 ) -> Result<Response<Body>, GatewayError> {
@@ -88,7 +86,7 @@ pub async fn call(
         GatewayResponseType::ApiConfigurationError,
     ))?;
     let mapped = path_parameters(integration, ctx, &parts);
-    let mut pq = upstream_path(target, ctx, path, &mapped);
+    let mut pq = upstream_path(target, ctx, &mapped);
     // Query: only what is mapped.
     for (t, s) in &integration.request_parameters {
         if t.location != ParamLocation::QueryString {

@@ -5,7 +5,6 @@ use crate::body::Body;
 use crate::context::RequestContext;
 use crate::error::GatewayError;
 use crate::headers::{set_forwarded, strip_hop_by_hop};
-use crate::path::SegmentsView;
 use crate::snapshot::CompiledIntegration;
 use crate::upstream::Upstream;
 use archway_model::GatewayResponseType;
@@ -14,8 +13,7 @@ use http::{header, Request, Response};
 pub async fn call(
     upstream: &Upstream,
     integration: &CompiledIntegration,
-    ctx: &mut RequestContext,
-    path: SegmentsView<'_>,
+    ctx: &RequestContext,
     mut parts: http::request::Parts,
     body: Body,
 ) -> Result<Response<Body>, GatewayError> {
@@ -23,7 +21,7 @@ pub async fn call(
         GatewayResponseType::ApiConfigurationError,
     ))?;
     let mapped = super::http::path_parameters(integration, ctx, &parts);
-    let mut pq = upstream_path(target, ctx, path, &mapped);
+    let mut pq = upstream_path(target, ctx, &mapped);
     if let Some(q) = parts.uri.query() {
         pq.push(if pq.contains('?') { '&' } else { '?' });
         pq.push_str(q);

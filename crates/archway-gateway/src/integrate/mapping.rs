@@ -98,7 +98,7 @@ impl TemplateSource for Source<'_> {
 
     fn param(&self, name: &str) -> Option<Cow<'_, str>> {
         if let Some(p) = self.ctx.path_param(name) {
-            return Some(Cow::Borrowed(p));
+            return Some(p);
         }
         if let Some(q) = query_param(self.query, name) {
             return Some(q);

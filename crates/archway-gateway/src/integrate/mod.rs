@@ -14,7 +14,7 @@ pub mod mock;
 use crate::body::Body;
 use crate::context::RequestContext;
 use crate::error::GatewayError;
-use crate::path::{encode_segment, SegmentsView};
+use crate::path::encode_segment;
 use crate::phase::payload::Need;
 use crate::router::Capture;
 use crate::snapshot::{CompiledIntegration, PathPart, UpstreamTarget};
@@ -27,7 +27,10 @@ use std::time::Instant;
 pub fn body_need(i: &CompiledIntegration) -> Need {
     match i.kind {
         IntegrationType::HttpProxy => Need::Stream,
-        IntegrationType::Http | IntegrationType::Mock => Need::Buffer,
+        IntegrationType::Http
+        | IntegrationType::Mock
+        | IntegrationType::AwsProxy
+        | IntegrationType::Aws => Need::Buffer,
     }
 }
 
@@ -37,9 +40,9 @@ pub fn body_need(i: &CompiledIntegration) -> Need {
 pub fn upstream_path(
     target: &UpstreamTarget,
     ctx: &RequestContext,
-    path: SegmentsView<'_>,
     mapped: &[(&str, String)],
 ) -> String {
+    let path = ctx.view();
     let mut pq = String::with_capacity(target.fixed_len + path.len() * 16 + 16);
     for part in &target.path {
         match part {
@@ -76,13 +79,13 @@ pub fn upstream_uri(target: &UpstreamTarget, pq: String) -> Result<::http::Uri, 
 pub async fn send(
     upstream: &Upstream,
     integration: &CompiledIntegration,
-    ctx: &mut RequestContext,
+    ctx: &RequestContext,
     req: ::http::Request<Body>,
 ) -> Result<Response<hyper::body::Incoming>, GatewayError> {
     let started = Instant::now();
     let client = upstream.client(integration.client);
     let result = tokio::time::timeout(integration.timeout, client.request(req)).await;
-    ctx.integration_latency = Some(started.elapsed());
+    ctx.integration_latency.set(Some(started.elapsed()));
     match result {
         Ok(Ok(resp)) => Ok(resp),
         Ok(Err(e)) => {

@@ -18,7 +18,7 @@ pub fn check_required(
         .required_params
         .iter()
         .filter(|(loc, name)| match loc {
-            ParamLocation::Path => ctx.path_param(name).is_none_or(str::is_empty),
+            ParamLocation::Path => ctx.path_param(name).is_none_or(|v| v.is_empty()),
             ParamLocation::QueryString => query_param(req.uri.query(), name).is_none(),
             ParamLocation::Header => !req.headers.contains_key(name.as_str()),
         })
