@@ -41,7 +41,7 @@ impl RouteMethod {
             "PATCH" => RouteMethod::Patch,
             "HEAD" => RouteMethod::Head,
             "OPTIONS" => RouteMethod::Options,
-            "ANY" | "*" => RouteMethod::Any,
+            "ANY" => RouteMethod::Any,
             _ => return None,
         })
     }
