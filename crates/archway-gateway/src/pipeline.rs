@@ -9,23 +9,27 @@
 //!  resolve stage ──── host → custom domain base path | {apiId}.execute-api.* | the only API;
 //!    │                then /{stage} or an HTTP API's $default stage      (phase::stage)
 //!    ▼
+//!  CORS preflight ─── HTTP APIs with corsConfiguration answer OPTIONS preflights (phase::cors)
+//!    ▼
 //!  match route ────── literal > {param} > {proxy+}; METHOD > ANY; $default  (phase::route)
 //!    ▼
-//!  validate request ─ required method.request.* parameters               (phase::params)
+//!  validate request ─ the validator's required parameters                 (phase::validate)
 //!    ▼
 //!  payload ────────── Content-Length ≤ limit (413) before reading; stream or buffer
 //!    │                                                                   (phase::payload)
+//!    ▼
+//!  validate body ──── the route's model for the content type, JSON Schema draft 4
+//!    │                                                                   (phase::validate)
 //!    ▼
 //!  integrate ──────── HTTP_PROXY | HTTP | MOCK, within timeoutInMillis    (integrate)
 //!    ▼
 //!  map response ───── integration response by selectionPattern (HTTP, MOCK)
 //!    ▼
-//!  finish ─────────── x-amzn-RequestId (+ apigw-requestid on HTTP APIs); errors rendered by
+//!  finish ─────────── CORS headers for allowed origins (phase::cors); x-amzn-RequestId (+ apigw-requestid on HTTP APIs); errors rendered by
 //!                     respond.rs; access log line written when the body ends (access_log.rs)
 //! ```
 //!
-//! Later phases (CORS preflight, resource policy, authorizers, API keys, throttling, quotas,
-//! body validation, cache) slot in between "match route" and "integrate", each as one module
+//! Later phases (resource policy, authorizers, API keys, throttling, quotas, cache) slot in between "match route" and "integrate", each as one module
 //! with one entry function, and cost nothing on routes that do not use them.
 //!
 //! Each phase returns `Result<_, GatewayError>`; the first error ends the request and is
@@ -38,7 +42,7 @@ use crate::context::{ConnInfo, RequestContext};
 use crate::error::GatewayError;
 use crate::integrate;
 use crate::path::RequestPath;
-use crate::phase::{params, payload, route, stage};
+use crate::phase::{cors, payload, route, stage, validate};
 use crate::respond;
 use crate::snapshot::Snapshot;
 use crate::Gateway;
@@ -54,10 +58,14 @@ pub async fn handle(gw: &Gateway, conn: ConnInfo, req: Request<Incoming>) -> Res
     // The snapshot this request runs on from start to finish, whatever reloads happen.
     let snapshot = gw.snapshot();
     let mut ctx = RequestContext::new(conn, req.method().clone(), req.version());
+    let origin = req.headers().get(http::header::ORIGIN).cloned();
     let mut resp = match run(gw, &snapshot, &mut ctx, req).await {
         Ok(r) => r,
         Err(e) => respond::error_response(&e, &ctx),
     };
+    if let Some(c) = ctx.stage.as_ref().and_then(|s| s.cors.as_ref()) {
+        cors::decorate(c, origin.as_ref(), resp.headers_mut());
+    }
     if let Ok(id) = HeaderValue::from_str(ctx.request_id.as_str()) {
         if ctx
             .stage
@@ -90,6 +98,12 @@ async fn run(
     ctx.stage = Some(stage.clone());
     ctx.path_skip = consumed;
 
+    if let Some(cors) = &stage.cors {
+        if let Some(resp) = cors::preflight(cors, &parts.method, &parts.headers) {
+            return Ok(resp);
+        }
+    }
+
     route::match_route(ctx, &stage)?;
     let route = ctx
         .route
@@ -99,15 +113,21 @@ async fn run(
         ))?;
     let integration = &route.integration;
 
-    params::check_required(ctx, route, &parts)?;
+    validate::parameters(ctx, &route.validation, &parts)?;
 
     let body = payload::read(
         &parts.headers,
         body,
         stage.max_payload_bytes,
-        integrate::body_need(integration),
+        integrate::body_need(route),
     )
     .await?;
+    if let payload::RequestBody::Buffered(b) = &body {
+        if route.validation.checks_body() {
+            let ct = integrate::mapping::content_type(&parts.headers);
+            validate::body(&route.validation, &ct, b)?;
+        }
+    }
 
     match (integration.kind, body) {
         (IntegrationType::HttpProxy, payload::RequestBody::Stream(b)) => {

@@ -6,7 +6,9 @@
 //! (h2c by prior knowledge on plain listeners, ALPN on TLS).
 //!
 //! Shutdown: listeners close, idle connections close, in-flight requests finish (HTTP/2 gets
-//! GOAWAY), bounded by the drain timeout. See `docs/lifecycle.md`.
+//! GOAWAY), bounded by the drain timeout. Each worker's event loop keeps running until every
+//! worker has drained, because the pooled upstream connections a worker opened may be carrying
+//! another worker's last requests. See `docs/lifecycle.md`.
 
 use crate::context::ConnInfo;
 use crate::idle::IdleIo;
@@ -65,8 +67,12 @@ impl Server {
             _ => (None, None),
         };
         let (shutdown, rx) = watch::channel(false);
+        let n = opts.workers.max(1);
+        // Upstream connections run on the worker that opened them but serve every worker, so
+        // no worker's event loop may stop before all have drained.
+        let drained = Arc::new(tokio::sync::Barrier::new(n));
         let mut workers = Vec::new();
-        for i in 0..opts.workers.max(1) {
+        for i in 0..n {
             let plain = plain.try_clone()?;
             let tls = match &tls {
                 Some((l, acc)) => Some((l.try_clone()?, acc.clone())),
@@ -75,6 +81,7 @@ impl Server {
             let gw = gateway.clone();
             let opts = opts.clone();
             let rx = rx.clone();
+            let drained = drained.clone();
             let handle = std::thread::Builder::new()
                 .name(format!("archway-worker-{i}"))
                 .spawn(move || {
@@ -88,7 +95,11 @@ impl Server {
                             return;
                         }
                     };
-                    rt.block_on(worker(gw, opts, plain, tls, rx));
+                    rt.block_on(async {
+                        let drain_timeout = opts.drain_timeout;
+                        worker(gw, opts, plain, tls, rx).await;
+                        let _ = tokio::time::timeout(drain_timeout, drained.wait()).await;
+                    });
                 })?;
             workers.push(handle);
         }

@@ -4,13 +4,14 @@
 //! substituted into integration URIs, upstream scheme/authority/Host parsed, selection patterns
 //! compiled, gateway responses resolved per type. A request then only looks things up.
 
+use crate::phase::cors::CompiledCors;
+use crate::phase::validate::CompiledValidation;
 use crate::router::Router;
 use archway_model::template::Template;
 use archway_model::{
     AccessLogDestination, ApiDefinition, GatewayResponse, GatewayResponseType, Integration,
-    IntegrationResponse, IntegrationType, Model, ParamLocation, ParamSource, ParamTarget,
-    PassthroughBehavior, Protocol, ResponseParamSource, RouteKey, Settings, Stage,
-    UpstreamProtocol, UriPart,
+    IntegrationResponse, IntegrationType, Model, ParamSource, ParamTarget, PassthroughBehavior,
+    Protocol, ResponseParamSource, RouteKey, Settings, Stage, UpstreamProtocol, UriPart,
 };
 use http::uri::{Authority, Scheme};
 use http::HeaderValue;
@@ -59,6 +60,8 @@ pub struct CompiledStage {
     pub gateway_responses: GatewayResponses,
     pub max_payload_bytes: u64,
     pub binary_media_types: Vec<String>,
+    /// HTTP APIs' CORS configuration.
+    pub cors: Option<CompiledCors>,
 }
 
 #[derive(Debug)]
@@ -68,8 +71,8 @@ pub struct CompiledRoute {
     /// `/pets/{petId}`, API Gateway's resource path.
     pub resource_path: Arc<str>,
     pub param_names: Vec<String>,
-    /// Parameters that must be present, in declaration order.
-    pub required_params: Vec<(ParamLocation, String)>,
+    /// What the route's request validator checks.
+    pub validation: CompiledValidation,
     pub integration: CompiledIntegration,
 }
 
@@ -251,17 +254,14 @@ fn compile_stage(
             RouteKey::Route { path, .. } => path.to_string(),
             RouteKey::Default => "$default".to_string(),
         };
-        match compile_integration(&r.integration, &param_names, &stage.variables) {
-            Ok(integration) => routes.push(CompiledRoute {
+        let compiled = compile_integration(&r.integration, &param_names, &stage.variables)
+            .and_then(|i| Ok((i, CompiledValidation::new(def, r)?)));
+        match compiled {
+            Ok((integration, validation)) => routes.push(CompiledRoute {
                 route_key: r.key.to_string().into(),
                 resource_path: resource_path.into(),
-                required_params: r
-                    .request_parameters
-                    .iter()
-                    .filter(|p| p.required)
-                    .map(|p| (p.location, p.name.clone()))
-                    .collect(),
                 param_names,
+                validation,
                 integration,
             }),
             Err(e) => errors.push(format!("route `{}`: {e}", r.key)),
@@ -280,6 +280,7 @@ fn compile_stage(
         gateway_responses: GatewayResponses::new(&def.gateway_responses),
         max_payload_bytes: def.max_payload_bytes.unwrap_or(default_payload),
         binary_media_types: def.binary_media_types.clone(),
+        cors: def.cors.as_ref().map(CompiledCors::new),
     })
 }
 
@@ -288,6 +289,12 @@ fn compile_integration(
     param_names: &[String],
     vars: &IndexMap<String, String>,
 ) -> Result<CompiledIntegration, String> {
+    if matches!(i.kind, IntegrationType::AwsProxy | IntegrationType::Aws) {
+        return Err(format!(
+            "integration type {} is not supported yet",
+            i.kind.as_str()
+        ));
+    }
     let target = match &i.uri {
         Some(uri) if i.kind != IntegrationType::Mock => {
             Some(compile_target(&uri.parts, param_names, vars)?)

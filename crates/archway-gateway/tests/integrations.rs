@@ -94,6 +94,7 @@ async fn http_integration_maps_parameters_and_selects_responses() {
     let yaml = with_upstream(
         &rest_api(
             r#"      GET /lookup/{id}:
+        requestValidator: params-only
         requestParameters:
           method.request.querystring.q: true
           method.request.header.x-tenant: false
@@ -125,7 +126,8 @@ async fn http_integration_maps_parameters_and_selects_responses() {
             default:
               statusCode: "502"
 "#,
-        ),
+        )
+        .replace("    stages:", "    requestValidators:\n      params-only: { validateRequestParameters: true }\n    stages:"),
         &up,
     );
     let gw = TestGateway::start(&yaml);

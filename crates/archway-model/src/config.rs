@@ -82,13 +82,52 @@ pub struct ApiConfig {
     pub gateway_responses: IndexMap<Spanned<String>, GatewayResponseConfig>,
     /// Stage name → stage. An HTTP API's `$default` stage serves at the root.
     pub stages: IndexMap<Spanned<String>, StageConfig>,
+    /// Model name → JSON Schema (draft 4, as AWS uses) for request bodies (REST APIs).
+    pub models: IndexMap<Spanned<String>, serde_json::Value>,
+    /// Validator name → what it checks (REST APIs).
+    pub request_validators: IndexMap<Spanned<String>, RequestValidatorConfig>,
+    /// The validator of routes that name none.
+    pub request_validator: Option<Spanned<String>>,
+    /// CORS for HTTP APIs: Archway answers preflights and decorates responses.
+    pub cors_configuration: Option<Spanned<CorsConfig>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct RequestValidatorConfig {
+    /// Check the body against the route's model for its content type.
+    pub validate_request_body: bool,
+    /// Check that required `method.request.*` parameters are present.
+    pub validate_request_parameters: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CorsConfig {
+    /// Origins allowed, or `*`.
+    pub allow_origins: Vec<Spanned<String>>,
+    /// Methods allowed, or `*`.
+    pub allow_methods: Vec<Spanned<String>>,
+    /// Request headers allowed, or `*`.
+    pub allow_headers: Vec<Spanned<String>>,
+    /// Response headers a browser may read.
+    pub expose_headers: Vec<Spanned<String>>,
+    /// Seconds a browser may cache a preflight answer.
+    pub max_age: Option<Spanned<u64>>,
+    /// Whether credentials (cookies, authorization) may be sent.
+    pub allow_credentials: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct RouteConfig {
-    /// `method.request.{path|querystring|header}.NAME` → required.
+    /// `method.request.{path|querystring|header}.NAME` → required (checked when the route's
+    /// request validator validates parameters).
     pub request_parameters: IndexMap<Spanned<String>, bool>,
+    /// The request validator for this route; default: the API's `requestValidator`.
+    pub request_validator: Option<Spanned<String>>,
+    /// Content type → model name, for the request body.
+    pub request_models: IndexMap<Spanned<String>, Spanned<String>>,
     pub integration: Option<Spanned<IntegrationConfig>>,
 }
 

@@ -2,7 +2,8 @@
 //!
 //! Owns: the file-facing config types (`config`), the YAML/JSON loader that reports every problem
 //! with file, line and field (`source`), the validated internal model (`model`), route keys and
-//! path templates (`route`), and gateway response types (`gateway_response`).
+//! path templates (`route`), gateway response types (`gateway_response`), and the OpenAPI door:
+//! import, export and the fail-closed gate (`openapi`).
 //!
 //! Must never: do I/O beyond reading the files it is asked to load, panic on user input, or know
 //! anything about sockets, stores or the request pipeline.
@@ -10,6 +11,7 @@
 pub mod config;
 pub mod gateway_response;
 pub mod model;
+pub mod openapi;
 pub mod route;
 pub mod source;
 pub mod template;

@@ -1,6 +1,9 @@
 //! The validated model: what every door (file, OpenAPI, admin API) produces and what the data
-//! plane compiles into a snapshot. Built only by [`crate::validate`], so every value here has
-//! been checked: route keys parse, URIs are absolute, templates are supported.
+//! plane compiles into a snapshot. Built only by [`crate::validate`] and [`crate::openapi`], so
+//! every value here has been checked: route keys parse, URIs are absolute, templates are
+//! supported — except what an OpenAPI import keeps so that it can be exported again (Lambda
+//! ARNs, authorizers, templates Archway cannot render yet), which
+//! [`crate::openapi::check_served`] lists so that such routes are refused, never served wrongly.
 
 use crate::gateway_response::GatewayResponseType;
 use crate::route::RouteKey;
@@ -101,7 +104,8 @@ pub struct Api {
     pub stages: Vec<Stage>,
 }
 
-/// What a deployment freezes: routes, integrations, gateway responses, media types.
+/// What a deployment freezes: routes, integrations, gateway responses, media types, models,
+/// validators, authorizers and the API-wide settings the OpenAPI extensions carry.
 #[derive(Debug, Clone, Default)]
 pub struct ApiDefinition {
     pub routes: Vec<Route>,
@@ -109,6 +113,180 @@ pub struct ApiDefinition {
     pub binary_media_types: Vec<String>,
     /// Overrides the server-wide payload limit.
     pub max_payload_bytes: Option<u64>,
+    /// Model name → JSON Schema (draft 4, as AWS uses). Each schema is self-contained: the
+    /// schemas it refers to are copied under its own `definitions` and its `$ref`s read
+    /// `#/definitions/NAME` (a model may refer to itself, directly or not).
+    pub models: IndexMap<String, serde_json::Value>,
+    /// `x-amazon-apigateway-request-validators`: name → what it checks.
+    pub request_validators: IndexMap<String, RequestValidator>,
+    /// `x-amazon-apigateway-request-validator` at the top level: the validator of routes that
+    /// name none.
+    pub default_request_validator: Option<String>,
+    /// `x-amazon-apigateway-cors` (HTTP APIs).
+    pub cors: Option<Cors>,
+    /// `x-amazon-apigateway-api-key-source`.
+    pub api_key_source: ApiKeySource,
+    /// `x-amazon-apigateway-endpoint-configuration`.
+    pub endpoint_configuration: Option<EndpointConfiguration>,
+    /// `x-amazon-apigateway-policy`: the resource policy, an IAM policy document.
+    pub policy: Option<serde_json::Value>,
+    /// Authorizers by name (the security scheme's name in OpenAPI).
+    pub authorizers: IndexMap<String, Authorizer>,
+}
+
+impl ApiDefinition {
+    /// The validator that applies to `route`: its own, else the API's default.
+    pub fn request_validator_for(&self, route: &Route) -> Option<(&str, &RequestValidator)> {
+        let name = route
+            .request_validator
+            .as_deref()
+            .or(self.default_request_validator.as_deref())?;
+        self.request_validators
+            .get_key_value(name)
+            .map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+/// A request validator: which parts of a request are checked before the integration is called.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestValidator {
+    /// The body against the route's model for its content type.
+    pub validate_request_body: bool,
+    /// The required `method.request.*` parameters are present.
+    pub validate_request_parameters: bool,
+}
+
+/// An HTTP API's CORS configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cors {
+    pub allow_origins: Vec<String>,
+    pub allow_methods: Vec<String>,
+    pub allow_headers: Vec<String>,
+    pub expose_headers: Vec<String>,
+    /// Seconds a browser may cache a preflight answer.
+    pub max_age: Option<u32>,
+    pub allow_credentials: bool,
+}
+
+/// Where a REST API reads API keys from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ApiKeySource {
+    /// The `x-api-key` header.
+    #[default]
+    Header,
+    /// The `usageIdentifierKey` a Lambda authorizer returns.
+    Authorizer,
+}
+
+impl ApiKeySource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiKeySource::Header => "HEADER",
+            ApiKeySource::Authorizer => "AUTHORIZER",
+        }
+    }
+}
+
+/// `x-amazon-apigateway-endpoint-configuration`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EndpointConfiguration {
+    /// Clients may reach the API only through a custom domain name.
+    pub disable_execute_api_endpoint: bool,
+    /// VPC endpoints of a PRIVATE REST API.
+    pub vpc_endpoint_ids: Vec<String>,
+    /// `ipv4` or `dualstack` (HTTP APIs).
+    pub ip_address_type: Option<String>,
+}
+
+/// An authorizer: a Lambda function (TOKEN or REQUEST), a Cognito user pool or a JWT issuer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authorizer {
+    pub kind: AuthorizerType,
+    /// `x-amazon-apigateway-authtype` as written (`custom`, `cognito_user_pools`, free-form).
+    pub auth_type: Option<String>,
+    /// The security scheme that declared it: its `type`, and `name`/`in` for `apiKey` schemes.
+    pub scheme_type: String,
+    pub scheme_name: Option<String>,
+    pub scheme_in: Option<String>,
+    /// The Lambda function's invocation URI (TOKEN and REQUEST).
+    pub authorizer_uri: Option<String>,
+    pub authorizer_credentials: Option<String>,
+    /// Comma-separated mapping expressions (`method.request.header.Auth`,
+    /// `$request.header.Authorization`).
+    pub identity_source: Option<String>,
+    pub identity_validation_expression: Option<String>,
+    pub result_ttl_in_seconds: Option<u32>,
+    /// Cognito user pool ARNs.
+    pub provider_arns: Vec<String>,
+    /// HTTP API Lambda authorizers: `1.0` or `2.0`.
+    pub payload_format_version: Option<String>,
+    pub enable_simple_responses: Option<bool>,
+    pub jwt_configuration: Option<JwtConfiguration>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuthorizerType {
+    /// A Lambda authorizer given a bearer token (REST).
+    Token,
+    /// A Lambda authorizer given request parameters.
+    Request,
+    CognitoUserPools,
+    /// HTTP APIs.
+    Jwt,
+}
+
+impl AuthorizerType {
+    /// As written in `x-amazon-apigateway-authorizer`'s `type`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthorizerType::Token => "token",
+            AuthorizerType::Request => "request",
+            AuthorizerType::CognitoUserPools => "cognito_user_pools",
+            AuthorizerType::Jwt => "jwt",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JwtConfiguration {
+    pub issuer: Option<String>,
+    pub audience: Vec<String>,
+}
+
+/// How a route is authorized (AWS's `authorizationType` and `authorizerId`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub enum Authorization {
+    #[default]
+    None,
+    /// `AWS_IAM`: SigV4-signed requests.
+    Iam,
+    /// `CUSTOM`: the named Lambda authorizer.
+    Custom(String),
+    /// `COGNITO_USER_POOLS`: the named Cognito authorizer.
+    CognitoUserPools(String),
+    /// `JWT`: the named JWT authorizer (HTTP APIs).
+    Jwt(String),
+}
+
+impl Authorization {
+    /// The authorizer this names, if any.
+    pub fn authorizer(&self) -> Option<&str> {
+        match self {
+            Authorization::None | Authorization::Iam => None,
+            Authorization::Custom(n)
+            | Authorization::CognitoUserPools(n)
+            | Authorization::Jwt(n) => Some(n),
+        }
+    }
+}
+
+/// A method response: its headers and its models by content type.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MethodResponse {
+    /// `method.response.header.NAME` names, as written.
+    pub headers: Vec<String>,
+    /// Content type → model name.
+    pub models: IndexMap<String, String>,
 }
 
 #[derive(Debug, Clone)]
@@ -125,6 +303,36 @@ pub struct Route {
     pub key: RouteKey,
     pub request_parameters: Vec<RequestParameter>,
     pub integration: Integration,
+    /// OpenAPI `operationId`.
+    pub operation_id: Option<String>,
+    /// The request validator this route names; see [`ApiDefinition::request_validator_for`].
+    pub request_validator: Option<String>,
+    /// Content type (lower case) → model name, for the request body.
+    pub request_models: IndexMap<String, String>,
+    pub api_key_required: bool,
+    pub authorization: Authorization,
+    /// OAuth scopes a Cognito or JWT authorizer requires.
+    pub authorization_scopes: Vec<String>,
+    /// Status code → method response.
+    pub method_responses: IndexMap<String, MethodResponse>,
+}
+
+impl Route {
+    /// A route with no parameters, validation, authorization or method responses.
+    pub fn new(key: RouteKey, integration: Integration) -> Route {
+        Route {
+            key,
+            request_parameters: Vec::new(),
+            integration,
+            operation_id: None,
+            request_validator: None,
+            request_models: IndexMap::new(),
+            api_key_required: false,
+            authorization: Authorization::None,
+            authorization_scopes: Vec::new(),
+            method_responses: IndexMap::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -158,6 +366,23 @@ pub enum IntegrationType {
     HttpProxy,
     Http,
     Mock,
+    /// Lambda proxy integration.
+    AwsProxy,
+    /// AWS service (or non-proxy Lambda) integration.
+    Aws,
+}
+
+impl IntegrationType {
+    /// AWS's name: `HTTP_PROXY`, `HTTP`, `MOCK`, `AWS_PROXY`, `AWS`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IntegrationType::HttpProxy => "HTTP_PROXY",
+            IntegrationType::Http => "HTTP",
+            IntegrationType::Mock => "MOCK",
+            IntegrationType::AwsProxy => "AWS_PROXY",
+            IntegrationType::Aws => "AWS",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,6 +390,51 @@ pub enum PassthroughBehavior {
     WhenNoMatch,
     WhenNoTemplates,
     Never,
+}
+
+impl PassthroughBehavior {
+    /// AWS's name: `WHEN_NO_MATCH`, `WHEN_NO_TEMPLATES`, `NEVER`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PassthroughBehavior::WhenNoMatch => "WHEN_NO_MATCH",
+            PassthroughBehavior::WhenNoTemplates => "WHEN_NO_TEMPLATES",
+            PassthroughBehavior::Never => "NEVER",
+        }
+    }
+}
+
+/// How an integration reaches its endpoint.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ConnectionType {
+    #[default]
+    Internet,
+    /// Through a VPC link (`connectionId`).
+    VpcLink,
+}
+
+impl ConnectionType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionType::Internet => "INTERNET",
+            ConnectionType::VpcLink => "VPC_LINK",
+        }
+    }
+}
+
+/// Payload conversion between binary and base64 text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentHandling {
+    ConvertToText,
+    ConvertToBinary,
+}
+
+impl ContentHandling {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContentHandling::ConvertToText => "CONVERT_TO_TEXT",
+            ContentHandling::ConvertToBinary => "CONVERT_TO_BINARY",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,6 +456,47 @@ pub struct Integration {
     pub responses: Vec<IntegrationResponse>,
     pub upstream_protocol: UpstreamProtocol,
     pub insecure_skip_verification: bool,
+    pub connection_type: ConnectionType,
+    /// The VPC link of a `VPC_LINK` connection.
+    pub connection_id: Option<String>,
+    /// The IAM role (or caller credentials) an `AWS`/`AWS_PROXY` integration uses.
+    pub credentials: Option<String>,
+    /// `1.0` or `2.0` (HTTP API Lambda proxy integrations).
+    pub payload_format_version: Option<String>,
+    /// `method.request.*` parameters that key the response cache.
+    pub cache_key_parameters: Vec<String>,
+    pub cache_namespace: Option<String>,
+    /// Request payload conversion.
+    pub content_handling: Option<ContentHandling>,
+    /// HTTP API AWS service integrations (`SQS-SendMessage`, ...).
+    pub integration_subtype: Option<String>,
+}
+
+impl Integration {
+    /// An integration of `kind` with every other setting at its default (AWS's defaults:
+    /// 29 s timeout, `WHEN_NO_MATCH`, the client's method, no URI).
+    pub fn new(kind: IntegrationType) -> Integration {
+        Integration {
+            kind,
+            uri: None,
+            http_method: None,
+            timeout: DEFAULT_TIMEOUT,
+            request_parameters: Vec::new(),
+            request_templates: IndexMap::new(),
+            passthrough_behavior: PassthroughBehavior::WhenNoMatch,
+            responses: Vec::new(),
+            upstream_protocol: UpstreamProtocol::Http1,
+            insecure_skip_verification: false,
+            connection_type: ConnectionType::Internet,
+            connection_id: None,
+            credentials: None,
+            payload_format_version: None,
+            cache_key_parameters: Vec::new(),
+            cache_namespace: None,
+            content_handling: None,
+            integration_subtype: None,
+        }
+    }
 }
 
 /// `integration.request.{location}.{name}`.
@@ -210,7 +521,7 @@ pub enum ParamSource {
     Context(String),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct IntegrationResponse {
     /// The selection pattern as written; `None` for the default response.
     pub selection_pattern: Option<String>,
@@ -218,6 +529,8 @@ pub struct IntegrationResponse {
     /// `method.response.header.NAME` → source.
     pub response_parameters: Vec<(String, ResponseParamSource)>,
     pub response_templates: IndexMap<String, Template>,
+    /// Response payload conversion.
+    pub content_handling: Option<ContentHandling>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

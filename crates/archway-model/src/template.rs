@@ -13,6 +13,8 @@ use std::borrow::Cow;
 pub struct Template {
     parts: Vec<Part>,
     source: String,
+    /// Why Archway cannot render this template yet (see [`Template::parse_or_keep`]).
+    unsupported: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,7 +113,26 @@ impl Template {
         Ok(Template {
             parts,
             source: source.to_string(),
+            unsupported: None,
         })
+    }
+
+    /// Like [`Template::parse`], but a template Archway cannot render yet is kept as written,
+    /// with the reason, instead of being refused. The OpenAPI import uses this so that a
+    /// document round-trips; `openapi::check_served` refuses every route that has such a
+    /// template, so it is never rendered (it would render as its literal source).
+    pub fn parse_or_keep(source: &str) -> Template {
+        Template::parse(source).unwrap_or_else(|reason| Template {
+            parts: vec![Part::Text(source.to_string())],
+            source: source.to_string(),
+            unsupported: Some(reason),
+        })
+    }
+
+    /// Why this template cannot be rendered yet; `None` for every template [`Template::parse`]
+    /// accepted.
+    pub fn unsupported(&self) -> Option<&str> {
+        self.unsupported.as_deref()
     }
 
     pub fn source(&self) -> &str {

@@ -506,6 +506,36 @@ impl Validator<'_> {
             });
         }
 
+        let (models, request_validators, cors) = self.api_extras(a, protocol);
+        for (key, rc) in &a.routes {
+            if let Some(v) = &rc.request_validator {
+                if !a.request_validators.keys().any(|k| k.value == v.value) {
+                    self.error(v, format!("no request validator is named `{}`", v.value));
+                }
+            }
+            for (ct, m) in &rc.request_models {
+                if ct.value != "$default" && !ct.value.contains('/') {
+                    self.error(
+                        ct,
+                        format!(
+                            "`{}` is not a content type such as application/json",
+                            ct.value
+                        ),
+                    );
+                }
+                if !models.contains_key(&m.value) {
+                    self.error(m, format!("no model is named `{}`", m.value));
+                }
+            }
+            if protocol == Some(Protocol::Http)
+                && (rc.request_validator.is_some() || !rc.request_models.is_empty())
+            {
+                self.warn(
+                    key,
+                    "request validation is a REST API feature; ignored on an HTTP API",
+                );
+            }
+        }
         let (name, protocol, id) = (name?, protocol?, id?);
         let definition = Arc::new(ApiDefinition {
             routes,
@@ -516,6 +546,11 @@ impl Validator<'_> {
                 .map(|t| t.value.clone())
                 .collect(),
             max_payload_bytes: a.max_payload_bytes.as_ref().map(|m| m.value),
+            models,
+            request_validators,
+            default_request_validator: a.request_validator.as_ref().map(|v| v.value.clone()),
+            cors,
+            ..Default::default()
         });
         let stages = a
             .stages
@@ -538,9 +573,89 @@ impl Validator<'_> {
         })
     }
 
+    /// Models, request validators and CORS of one API.
+    fn api_extras(
+        &mut self,
+        a: &Spanned<ApiConfig>,
+        protocol: Option<Protocol>,
+    ) -> (
+        IndexMap<String, serde_json::Value>,
+        IndexMap<String, RequestValidator>,
+        Option<Cors>,
+    ) {
+        let mut models = IndexMap::new();
+        for (name, schema) in &a.models {
+            if let Err(e) = jsonschema::draft4::new(schema) {
+                self.error(
+                    name,
+                    format!(
+                        "model `{}` is not a valid JSON Schema (draft 4): {e}",
+                        name.value
+                    ),
+                );
+            }
+            models.insert(name.value.clone(), schema.clone());
+        }
+        let mut validators = IndexMap::new();
+        for (name, v) in &a.request_validators {
+            validators.insert(
+                name.value.clone(),
+                RequestValidator {
+                    validate_request_body: v.validate_request_body,
+                    validate_request_parameters: v.validate_request_parameters,
+                },
+            );
+        }
+        if let Some(v) = &a.request_validator {
+            if !validators.contains_key(&v.value) {
+                self.error(v, format!("no request validator is named `{}`", v.value));
+            }
+        }
+        if protocol == Some(Protocol::Http)
+            && (!a.models.is_empty() || !a.request_validators.is_empty())
+        {
+            self.warn(
+                a,
+                "models and request validators are REST API features; ignored on an HTTP API",
+            );
+            validators.clear();
+        }
+        let cors = a.cors_configuration.as_ref().and_then(|c| {
+            if protocol == Some(Protocol::Rest) {
+                self.warn(
+                    c,
+                    "`corsConfiguration` is for HTTP APIs and is ignored here; REST APIs answer CORS with OPTIONS routes (MOCK integrations)",
+                );
+            }
+            let list = |v: &Vec<Spanned<String>>| v.iter().map(|s| s.value.clone()).collect::<Vec<_>>();
+            let any_origin = c.allow_origins.iter().find(|o| o.value == "*");
+            if let (Some(o), true) = (any_origin, c.allow_credentials) {
+                self.error(o, "`allowCredentials` cannot be used with the origin `*`; list the origins");
+            }
+            let max_age = c.max_age.as_ref().and_then(|m| {
+                if m.value > 86_400 {
+                    self.error(m, "must be at most 86400 seconds");
+                    None
+                } else {
+                    Some(m.value as u32)
+                }
+            });
+            (protocol != Some(Protocol::Rest)).then(|| Cors {
+                allow_origins: list(&c.allow_origins),
+                allow_methods: list(&c.allow_methods),
+                allow_headers: list(&c.allow_headers),
+                expose_headers: list(&c.expose_headers),
+                max_age,
+                allow_credentials: c.allow_credentials,
+            })
+        });
+        (models, validators, cors)
+    }
+
     fn status(&mut self, s: &Spanned<String>) -> Option<u16> {
+        let digits = s.value.len() == 3 && s.value.bytes().all(|b| b.is_ascii_digit());
         match s.value.parse::<u16>() {
-            Ok(n) if (100..=599).contains(&n) => Some(n),
+            Ok(n) if digits && (100..=599).contains(&n) => Some(n),
             _ => {
                 self.error(
                     s,
@@ -614,9 +729,14 @@ impl Validator<'_> {
         };
         let integration = self.integration(key, ic, &path_params, protocol, stages)?;
         Some(Route {
-            key: parsed.clone(),
             request_parameters,
-            integration,
+            request_validator: rc.request_validator.as_ref().map(|v| v.value.clone()),
+            request_models: rc
+                .request_models
+                .iter()
+                .map(|(ct, m)| (ct.value.to_ascii_lowercase(), m.value.clone()))
+                .collect(),
+            ..Route::new(parsed.clone(), integration)
         })
     }
 
@@ -769,6 +889,10 @@ impl Validator<'_> {
                 continue;
             }
             let source = if let Some(v) = static_value(&sv.value) {
+                if target.location == ParamLocation::Header && !valid_header_value(v) {
+                    self.error(sv, "a header value must be visible ASCII");
+                    continue;
+                }
                 Some(ParamSource::Static(v.to_string()))
             } else if let Some((location, name)) = method_param(&sv.value) {
                 if location == ParamLocation::Path && !path_params.iter().any(|p| p == name) {
@@ -779,6 +903,17 @@ impl Validator<'_> {
                     name: name.to_string(),
                 })
             } else if let Some(n) = sv.value.strip_prefix("stageVariables.") {
+                for (sname, vars) in stages {
+                    if !vars.contains_key(n) {
+                        self.error(
+                            sv,
+                            format!(
+                                "stage `{}` does not define stage variable `{n}`",
+                                sname.value
+                            ),
+                        );
+                    }
+                }
                 Some(ParamSource::StageVariable(n.to_string()))
             } else {
                 sv.value
@@ -845,7 +980,11 @@ impl Validator<'_> {
                         continue;
                     }
                     ResponseParamSource::Static(v.to_string())
-                } else if let Some(n) = pv.value.strip_prefix("integration.response.header.") {
+                } else if let Some(n) = pv
+                    .value
+                    .strip_prefix("integration.response.header.")
+                    .filter(|n| valid_header_name(n))
+                {
                     ResponseParamSource::IntegrationHeader(n.to_ascii_lowercase())
                 } else {
                     self.error(
@@ -863,6 +1002,7 @@ impl Validator<'_> {
                     status_code,
                     response_parameters,
                     response_templates,
+                    ..Default::default()
                 });
             }
         }
@@ -883,8 +1023,9 @@ impl Validator<'_> {
                 }
             },
         };
+        let kind = kind?;
         Some(Integration {
-            kind: kind?,
+            kind,
             uri,
             http_method,
             timeout,
@@ -897,6 +1038,7 @@ impl Validator<'_> {
                 .tls_config
                 .as_ref()
                 .is_some_and(|t| t.insecure_skip_verification),
+            ..Integration::new(kind)
         })
     }
 

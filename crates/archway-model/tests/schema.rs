@@ -162,6 +162,9 @@ enum Shape {
     Integer,
     Number,
     Boolean,
+    /// Free-form JSON (`serde_json::Value`, e.g. a model's JSON Schema): an object schema with
+    /// `additionalProperties: true` and no `properties`.
+    Any,
 }
 
 type Shapes = BTreeMap<String, Shape>;
@@ -178,6 +181,7 @@ fn schema_shapes(s: &Value, path: &str, out: &mut Shapes) {
                 }
                 Shape::Object(props.keys().cloned().collect())
             }
+            None if s["additionalProperties"] == Value::Bool(true) => Shape::Any,
             None => {
                 let values = &s["additionalProperties"];
                 assert!(
@@ -236,11 +240,10 @@ macro_rules! trace_integers {
 impl<'de> Deserializer<'de> for Tracer<'_> {
     type Error = TraceError;
 
-    fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, TraceError> {
-        Err(de::Error::custom(format!(
-            "`{}` has a type tests/schema.rs cannot trace (it asked for `deserialize_any`); teach its Tracer",
-            self.path
-        )))
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, TraceError> {
+        // Only free-form JSON values (`serde_json::Value`) ask for this.
+        self.record(Shape::Any);
+        visitor.visit_unit()
     }
 
     fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, TraceError> {
@@ -424,6 +427,11 @@ fn first_example(s: &Value) -> Option<Value> {
 
 fn sample(s: &Value, path: &str) -> Value {
     match s["type"].as_str() {
+        Some("object") if s.get("properties").is_none() && s["additionalProperties"] == Value::Bool(true) => {
+            first_example(s).unwrap_or_else(|| {
+                panic!("schema at `{path}`: give free-form JSON `examples` (the kitchen sink uses the first)")
+            })
+        }
         Some("object") => match s.get("properties").and_then(Value::as_object) {
             Some(props) => Value::Object(
                 props

@@ -17,15 +17,18 @@ use crate::error::GatewayError;
 use crate::path::encode_segment;
 use crate::phase::payload::Need;
 use crate::router::Capture;
-use crate::snapshot::{CompiledIntegration, PathPart, UpstreamTarget};
+use crate::snapshot::{CompiledIntegration, CompiledRoute, PathPart, UpstreamTarget};
 use crate::upstream::Upstream;
 use ::http::Response;
 use archway_model::{GatewayResponseType, IntegrationType};
 use std::time::Instant;
 
-/// What an integration needs of the request body.
-pub fn body_need(i: &CompiledIntegration) -> Need {
-    match i.kind {
+/// What a route needs of the request body: its integration's needs, and the body validation.
+pub fn body_need(route: &CompiledRoute) -> Need {
+    if route.validation.checks_body() {
+        return Need::Buffer;
+    }
+    match route.integration.kind {
         IntegrationType::HttpProxy => Need::Stream,
         IntegrationType::Http
         | IntegrationType::Mock
