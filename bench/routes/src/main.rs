@@ -46,7 +46,10 @@ fn lookup_ns(n: usize) -> (f64, usize) {
                 3 => format!("/svc{r}/static/css/site.css"),
                 _ => format!("/svc{r}/a/b/c/d"),
             };
-            (http::Method::GET, RequestPath::parse(&path).expect("valid path"))
+            (
+                http::Method::GET,
+                RequestPath::parse(&path).expect("valid path"),
+            )
         })
         .collect();
     let iterations = 2_000_000;
@@ -63,14 +66,17 @@ fn lookup_ns(n: usize) -> (f64, usize) {
 }
 
 fn compile_ms(n: usize) -> f64 {
-    let mut yaml = String::from("apis:\n  - name: big\n    protocol: REST\n    stages: { prod: {} }\n    routes:\n");
+    let mut yaml = String::from(
+        "apis:\n  - name: big\n    protocol: REST\n    stages: { prod: {} }\n    routes:\n",
+    );
     for k in route_keys(n) {
         yaml.push_str(&format!(
             "      \"{k}\":\n        integration: {{ type: HTTP_PROXY, uri: \"http://127.0.0.1:9000/x\" }}\n"
         ));
     }
     let started = Instant::now();
-    let loaded = archway_model::validate::load_config_str("big.yaml", &yaml, std::path::Path::new("."));
+    let loaded =
+        archway_model::validate::load_config_str("big.yaml", &yaml, std::path::Path::new("."));
     let (model, _) = loaded.into_result().expect("the generated config is valid");
     let snapshot = Snapshot::compile(&model).expect("compiles");
     black_box(snapshot);
@@ -87,7 +93,13 @@ fn main() {
         results.push(ns);
     }
     println!();
-    println!("5,000 routes / 10 routes lookup cost: {:.2}x", results[1] / results[0]);
+    println!(
+        "5,000 routes / 10 routes lookup cost: {:.2}x",
+        results[1] / results[0]
+    );
     println!();
-    println!("load + validate + compile a 2,000-route config: {:.1} ms", compile_ms(2_000));
+    println!(
+        "load + validate + compile a 2,000-route config: {:.1} ms",
+        compile_ms(2_000)
+    );
 }

@@ -38,6 +38,10 @@ pub struct Entry {
     pub latency: u64,
     pub api_id: String,
     pub stage: String,
+    /// The deployment that served the request (`null` for stages of the declarative file).
+    pub deployment_id: Option<String>,
+    /// Whether the stage's canary deployment served it.
+    pub canary: bool,
 }
 
 /// Where lines go; swapped on reload when the destination changes.
@@ -127,6 +131,11 @@ impl AccessLog {
                         .stage
                         .as_ref()
                         .map_or(String::new(), |s| s.name.to_string()),
+                    deployment_id: ctx
+                        .stage
+                        .as_ref()
+                        .and_then(|s| s.deployment_id.as_deref().map(str::to_string)),
+                    canary: ctx.stage.as_ref().is_some_and(|s| s.is_canary),
                 },
                 started: ctx.started,
             })

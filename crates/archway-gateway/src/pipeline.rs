@@ -9,6 +9,8 @@
 //!  resolve stage ──── host → custom domain base path | {apiId}.execute-api.* | the only API;
 //!    │                then /{stage} or an HTTP API's $default stage      (phase::stage)
 //!    ▼
+//!  pick deployment ── a stage's canary for percentTraffic % of requests  (phase::stage)
+//!    ▼
 //!  CORS preflight ─── HTTP APIs with corsConfiguration answer OPTIONS preflights (phase::cors)
 //!    ▼
 //!  match route ────── literal > {param} > {proxy+}; METHOD > ANY; $default  (phase::route)
@@ -95,6 +97,7 @@ async fn run(
     ctx.domain_name = stage::request_host(&parts);
 
     let (stage, consumed) = stage::resolve(snapshot, &ctx.domain_name, &ctx.path)?;
+    let stage = stage::pick_deployment(stage);
     ctx.stage = Some(stage.clone());
     ctx.path_skip = consumed;
 

@@ -62,6 +62,21 @@ pub struct CompiledStage {
     pub binary_media_types: Vec<String>,
     /// HTTP APIs' CORS configuration.
     pub cors: Option<CompiledCors>,
+    /// The deployment served, when the stage comes from the control plane.
+    pub deployment_id: Option<Arc<str>>,
+    /// Whether this is a stage's canary (the other deployment of a canary release).
+    pub is_canary: bool,
+    /// The stage's canary, if it has one: see [`crate::phase::stage::pick_deployment`].
+    pub canary: Option<CompiledCanary>,
+}
+
+/// A canary release: `percent` % of the stage's requests are served by `stage`, the canary
+/// deployment compiled with the stage's variables and the canary's overrides.
+#[derive(Debug)]
+pub struct CompiledCanary {
+    /// 0.0 – 100.0.
+    pub percent: f64,
+    pub stage: Arc<CompiledStage>,
 }
 
 #[derive(Debug)]
@@ -243,6 +258,52 @@ fn compile_stage(
     def: &ApiDefinition,
     default_payload: u64,
 ) -> Result<CompiledStage, Vec<String>> {
+    let mut stage_c = compile_deployment(
+        api_id,
+        protocol,
+        &stage.name,
+        &stage.variables,
+        def,
+        default_payload,
+    )?;
+    stage_c.deployment_id = stage.deployment_id.as_deref().map(Arc::from);
+    if let Some(c) = &stage.canary {
+        let mut vars = stage.variables.clone();
+        for (k, v) in &c.stage_variable_overrides {
+            vars.insert(k.clone(), v.clone());
+        }
+        let mut canary = compile_deployment(
+            api_id,
+            protocol,
+            &stage.name,
+            &vars,
+            &c.deployment,
+            default_payload,
+        )
+        .map_err(|e| {
+            e.into_iter()
+                .map(|e| format!("canary deployment `{}`: {e}", c.deployment_id))
+                .collect::<Vec<_>>()
+        })?;
+        canary.deployment_id = Some(c.deployment_id.as_str().into());
+        canary.is_canary = true;
+        stage_c.canary = Some(CompiledCanary {
+            percent: c.percent_traffic.clamp(0.0, 100.0),
+            stage: Arc::new(canary),
+        });
+    }
+    Ok(stage_c)
+}
+
+/// One deployment compiled for a stage: its routes with `variables` substituted.
+fn compile_deployment(
+    api_id: &Arc<str>,
+    protocol: Protocol,
+    stage_name: &str,
+    variables: &IndexMap<String, String>,
+    def: &ApiDefinition,
+    default_payload: u64,
+) -> Result<CompiledStage, Vec<String>> {
     let mut errors = Vec::new();
     let mut routes = Vec::with_capacity(def.routes.len());
     for r in &def.routes {
@@ -254,7 +315,7 @@ fn compile_stage(
             RouteKey::Route { path, .. } => path.to_string(),
             RouteKey::Default => "$default".to_string(),
         };
-        let compiled = compile_integration(&r.integration, &param_names, &stage.variables)
+        let compiled = compile_integration(&r.integration, &param_names, variables)
             .and_then(|i| Ok((i, CompiledValidation::new(def, r)?)));
         match compiled {
             Ok((integration, validation)) => routes.push(CompiledRoute {
@@ -273,14 +334,17 @@ fn compile_stage(
     Ok(CompiledStage {
         api_id: api_id.clone(),
         protocol,
-        name: stage.name.as_str().into(),
-        variables: stage.variables.clone(),
+        name: stage_name.into(),
+        variables: variables.clone(),
         router: Router::new(def.routes.iter().map(|r| &r.key)),
         routes,
         gateway_responses: GatewayResponses::new(&def.gateway_responses),
         max_payload_bytes: def.max_payload_bytes.unwrap_or(default_payload),
         binary_media_types: def.binary_media_types.clone(),
         cors: def.cors.as_ref().map(CompiledCors::new),
+        deployment_id: None,
+        is_canary: false,
+        canary: None,
     })
 }
 

@@ -296,6 +296,23 @@ pub struct Stage {
     pub variables: IndexMap<String, String>,
     /// The frozen definition this stage serves.
     pub deployment: Arc<ApiDefinition>,
+    /// The deployment's id, when the stage comes from the control plane (a stage of the
+    /// declarative file serves the file's definition and has none).
+    pub deployment_id: Option<String>,
+    /// A canary release: a share of the stage's traffic served by another deployment.
+    pub canary: Option<Canary>,
+}
+
+/// A stage's canary (AWS's `canarySettings`): `percent_traffic` % of the requests, chosen at
+/// random, are served by `deployment` with the stage's variables overridden by
+/// `stage_variable_overrides`.
+#[derive(Debug, Clone)]
+pub struct Canary {
+    /// 0.0 – 100.0.
+    pub percent_traffic: f64,
+    pub deployment_id: String,
+    pub deployment: Arc<ApiDefinition>,
+    pub stage_variable_overrides: IndexMap<String, String>,
 }
 
 #[derive(Debug, Clone)]

@@ -561,6 +561,8 @@ impl Validator<'_> {
                 description: st.description.clone(),
                 variables,
                 deployment: definition.clone(),
+                deployment_id: None,
+                canary: None,
             })
             .collect();
         Some(Api {

@@ -49,6 +49,10 @@ pub struct ServeArgs {
     /// Worker threads (one event loop each); overrides `server.workers`. Default: CPUs.
     #[arg(long)]
     pub workers: Option<usize>,
+    /// Admin API listener (Amazon API Gateway's management API, SigV4-signed with the admin
+    /// key). Never shared with client traffic.
+    #[arg(long, default_value = "127.0.0.1:9090")]
+    pub admin_listen: SocketAddr,
 }
 
 fn main() -> ExitCode {

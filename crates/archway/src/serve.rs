@@ -3,6 +3,7 @@
 
 use crate::ServeArgs;
 use anyhow::{bail, Context};
+use archway_control::ControlPlane;
 use archway_gateway::tls::{CertStore, Certificates};
 use archway_gateway::{Gateway, Server, ServerOptions, Snapshot};
 use archway_model::validate::load_config_file;
@@ -46,6 +47,30 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     let cert_store = Arc::new(CertStore::new(certs));
     let gateway = Arc::new(Gateway::new(snapshot).context("cannot set up TLS for upstreams")?);
+
+    // The control plane: the durable store, the admin key, and the stored APIs merged into the
+    // snapshot before the first request is accepted.
+    let store = archway_store::SqliteStore::open(&args.data_dir)
+        .with_context(|| format!("cannot open the store in {}", args.data_dir.display()))?;
+    let (credentials, source) = archway_control::credentials::load_or_create(&args.data_dir)
+        .with_context(|| {
+            format!(
+                "cannot read or write {}",
+                archway_control::credentials::path(&args.data_dir).display()
+            )
+        })?;
+    if source == archway_control::credentials::Source::Generated {
+        // The one time the secret is shown: the operator needs it to sign admin requests.
+        eprintln!(
+            "archway: generated an admin key (also in {}):\narchway:   access key id:     {}\narchway:   secret access key: {}",
+            archway_control::credentials::path(&args.data_dir).display(),
+            credentials.access_key_id,
+            credentials.secret_access_key
+        );
+    }
+    let control = ControlPlane::start(Arc::new(store), gateway.clone(), model.clone())
+        .map_err(anyhow::Error::msg)
+        .context("cannot build the snapshot from the stored APIs")?;
     let server = Server::start(
         gateway.clone(),
         opts.clone(),
@@ -62,12 +87,27 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let admin_listener = rt
+        .block_on(tokio::net::TcpListener::bind(args.admin_listen))
+        .with_context(|| format!("cannot listen on {} (admin API)", args.admin_listen))?;
+    eprintln!("archway: admin API on {}", admin_listener.local_addr()?);
+    let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
+    let admin = rt.spawn(archway_control::admin::serve(
+        admin_listener,
+        control.clone(),
+        credentials,
+        async move {
+            let _ = admin_stopped.await;
+        },
+    ));
     rt.block_on(lifecycle(
         args.config.as_deref(),
-        &gateway,
+        &control,
         &cert_store,
         &opts,
     ))?;
+    let _ = stop_admin.send(());
+    let _ = rt.block_on(admin);
     eprintln!("archway: draining");
     server.shutdown();
     eprintln!("archway: stopped");
@@ -98,7 +138,7 @@ fn compile(model: &Model) -> anyhow::Result<Snapshot> {
 /// Waits for signals and file changes; returns when it is time to drain.
 async fn lifecycle(
     config: Option<&Path>,
-    gateway: &Gateway,
+    gateway: &ControlPlane,
     certs: &CertStore,
     opts: &ServerOptions,
 ) -> anyhow::Result<()> {
@@ -156,7 +196,7 @@ fn watch(
 
 fn reload(
     config: Option<&Path>,
-    gateway: &Gateway,
+    gateway: &ControlPlane,
     certs: &CertStore,
     opts: &ServerOptions,
     why: &str,
@@ -173,8 +213,9 @@ fn reload(
             return;
         }
     };
-    let snapshot = match compile(&model) {
-        Ok(s) => s,
+    // The file alone must compile (its errors are reported as the file's).
+    match compile(&model) {
+        Ok(_) => {}
         Err(e) => {
             tracing::error!("{why}: {e:#}; still serving the previous config");
             eprintln!("archway: reload failed, still serving the previous config");
@@ -192,7 +233,14 @@ fn reload(
     if model.settings.listen.is_some_and(|l| l != opts.listen) {
         tracing::warn!("a new listen address takes effect only after a restart");
     }
-    gateway.swap(snapshot);
+    if let Err(errs) = gateway.set_base(model) {
+        tracing::error!(
+            "{why}: {}; still serving the previous config",
+            errs.join("; ")
+        );
+        eprintln!("archway: reload failed, still serving the previous config");
+        return;
+    }
     tracing::info!("{why}: reloaded {}", path.display());
     eprintln!("archway: reloaded");
 }

@@ -116,7 +116,7 @@ pub fn preflight(
             HeaderValue::from_static("true"),
         );
     }
-    if !(cors.any_origin && !cors.allow_credentials) {
+    if !cors.any_origin || cors.allow_credentials {
         h.append(header::VARY, HeaderValue::from_static("Origin"));
     }
     Some(resp)
@@ -140,7 +140,7 @@ pub fn decorate(cors: &CompiledCors, origin: Option<&HeaderValue>, out: &mut Hea
             HeaderValue::from_static("true"),
         );
     }
-    if !(cors.any_origin && !cors.allow_credentials) {
+    if !cors.any_origin || cors.allow_credentials {
         out.append(header::VARY, HeaderValue::from_static("Origin"));
     }
 }

@@ -59,6 +59,16 @@ fn stage_of(
     })
 }
 
+/// Phase "pick deployment": a stage with a canary serves the canary deployment for
+/// `percentTraffic` % of its requests, chosen at random; every other stage serves its own.
+/// Costs nothing on stages without a canary.
+pub fn pick_deployment(stage: Arc<CompiledStage>) -> Arc<CompiledStage> {
+    match &stage.canary {
+        Some(c) if c.percent > 0.0 && rand::random::<f64>() * 100.0 < c.percent => c.stage.clone(),
+        _ => stage,
+    }
+}
+
 /// The host a request names (Host header, else the URI authority), lower-case, without port.
 pub fn request_host(req: &http::request::Parts) -> String {
     let raw = req

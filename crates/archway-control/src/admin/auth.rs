@@ -1,0 +1,72 @@
+//! Every admin request must be SigV4-signed with the admin key (service `apigateway`, any
+//! region), within 15 minutes of the server's clock. Anything else is answered 403 with AWS's
+//! error type and message before any handler runs. Nothing here logs a header or a secret.
+
+use super::{error_response, AdminState};
+use archway_aws::sigv4::{self, PayloadHash, SigV4Error, VerifyOptions, VerifyRequest};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+
+/// The largest admin request body read (an OpenAPI document to import).
+pub const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// The signing name of the `apigateway` and `apigatewayv2` services.
+pub const SERVICE: &str = "apigateway";
+
+pub async fn require_signature(State(st): State<AdminState>, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(b) => b,
+        Err(_) => {
+            return error_response(
+                413,
+                "PayloadTooLargeException",
+                "Request payload is too large or could not be read",
+            )
+        }
+    };
+    let declared = parts
+        .headers
+        .get("x-amz-content-sha256")
+        .and_then(|v| v.to_str().ok());
+    let payload = match declared {
+        Some(sigv4::UNSIGNED_PAYLOAD) => PayloadHash::Unsigned,
+        Some(h) => {
+            if !h.eq_ignore_ascii_case(&sigv4::sha256_hex(&bytes)) {
+                return sigv4_error(&SigV4Error::SignatureMismatch);
+            }
+            PayloadHash::Precomputed(h)
+        }
+        None => PayloadHash::Bytes(&bytes),
+    };
+    let verify = VerifyRequest {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query(),
+        headers: &parts.headers,
+        authority: parts.uri.authority().map(|a| a.as_str()),
+        payload,
+    };
+    let opts = VerifyOptions {
+        service: Some(SERVICE.to_string()),
+        ..VerifyOptions::default()
+    };
+    let now = time::OffsetDateTime::now_utc();
+    if let Err(e) = sigv4::verify(&verify, st.credentials.as_ref(), now, &opts) {
+        tracing::info!(
+            method = %parts.method,
+            path = parts.uri.path(),
+            error = %e,
+            "admin request refused"
+        );
+        return sigv4_error(&e);
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+fn sigv4_error(e: &SigV4Error) -> Response {
+    error_response(e.status_code(), e.error_type(), &e.aws_message())
+}
