@@ -101,6 +101,23 @@ impl AdminClient {
         .await
     }
 
+    /// Sends a raw body (an OpenAPI document) signed now.
+    pub async fn send_body(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        body: impl Into<Bytes>,
+    ) -> Result<Reply, String> {
+        self.send_raw(
+            method,
+            path_and_query,
+            body.into(),
+            time::OffsetDateTime::now_utc(),
+            Some(&self.credentials),
+        )
+        .await
+    }
+
     /// Sends `body` signed at `at` with `credentials` (`None`: unsigned). For tests of the
     /// signature check.
     pub async fn send_raw(

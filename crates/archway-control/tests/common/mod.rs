@@ -24,11 +24,18 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start() -> Harness {
+        Self::start_with(|_| archway_model::Model::default()).await
+    }
+
+    /// Starts with the declarative model `base(data dir)` (e.g. an access log file).
+    pub async fn start_with(
+        base: impl FnOnce(&std::path::Path) -> archway_model::Model,
+    ) -> Harness {
         let dir = tempfile::tempdir().unwrap();
+        let base = base(dir.path());
         let store = archway_store::SqliteStore::open(dir.path()).unwrap();
         let gateway = Arc::new(Gateway::new(Snapshot::default()).unwrap());
-        let control =
-            ControlPlane::start(Arc::new(store), gateway.clone(), Default::default()).unwrap();
+        let control = ControlPlane::start(Arc::new(store), gateway.clone(), base).unwrap();
         let opts = ServerOptions {
             listen: "127.0.0.1:0".parse().unwrap(),
             tls_listen: None,
