@@ -26,7 +26,7 @@ pub fn rest_apis(store: &dyn DocumentStore) -> Result<Value, ApiError> {
         let api: RestApiDoc = parse(d.body)?;
         items.push(api.to_aws());
     }
-    Ok(json!({ "items": items }))
+    Ok(json!({ "item": items }))
 }
 
 /// `GetRestApi`.
@@ -42,7 +42,7 @@ pub fn deployments(store: &dyn DocumentStore, api_id: &str) -> Result<Value, Api
         let dep: DeploymentDoc = parse(d.body)?;
         items.push(dep.to_aws());
     }
-    Ok(json!({ "items": items }))
+    Ok(json!({ "item": items }))
 }
 
 /// `GetDeployment`.
@@ -55,7 +55,7 @@ pub fn deployment(store: &dyn DocumentStore, api_id: &str, id: &str) -> Result<V
     Ok(dep.to_aws())
 }
 
-/// `GetStages` (AWS's list member is `item`), optionally only those of one deployment.
+/// `GetStages`, optionally only those of one deployment.
 pub fn stages(
     store: &dyn DocumentStore,
     api_id: &str,
@@ -119,7 +119,7 @@ pub fn resources(store: &dyn DocumentStore, api_id: &str, embed: bool) -> Result
         .iter()
         .map(|p| resources::resource_view(api_id, &api.definition, p, embed))
         .collect();
-    Ok(json!({ "items": items }))
+    Ok(json!({ "item": items }))
 }
 
 /// `GetResource`.

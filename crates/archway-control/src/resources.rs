@@ -966,7 +966,7 @@ pub fn gateway_responses(doc: &Value) -> Value {
         .iter()
         .map(|t| gateway_response_view(t, custom.and_then(|c| c.get(*t))))
         .collect();
-    json!({ "items": items })
+    json!({ "item": items })
 }
 
 /// `GetGatewayResponse`.

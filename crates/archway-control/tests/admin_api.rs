@@ -29,7 +29,7 @@ async fn rest_api_lifecycle_and_errors() {
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["description"], "d");
     let r = h.call("GET", "/restapis", None).await;
-    assert_eq!(r.json()["items"].as_array().unwrap().len(), 1);
+    assert_eq!(r.json()["item"].as_array().unwrap().len(), 1);
 
     let r = h.call("GET", "/restapis/abc", None).await;
     assert_eq!(r.status, 404);
@@ -60,7 +60,7 @@ async fn rest_api_lifecycle_and_errors() {
     let r = h.call("POST", "/restapis", Some(json!({"name": ""}))).await;
     assert_eq!(r.status, 400);
     let r = h.call("GET", "/restapis", None).await;
-    assert_eq!(r.json()["items"].as_array().unwrap().len(), 1);
+    assert_eq!(r.json()["item"].as_array().unwrap().len(), 1);
 
     let r = h.call("DELETE", &format!("/restapis/{id}"), None).await;
     assert_eq!(r.status, 202);
@@ -114,7 +114,7 @@ async fn import_deploy_stage_serve_export_and_delete_rules() {
     let r = h
         .call("GET", &format!("/restapis/{id}/deployments"), None)
         .await;
-    assert_eq!(r.json()["items"].as_array().unwrap().len(), 1);
+    assert_eq!(r.json()["item"].as_array().unwrap().len(), 1);
     let r = h
         .call("GET", &format!("/restapis/{id}/deployments/{dep1}"), None)
         .await;
@@ -293,7 +293,7 @@ async fn import_errors_are_reported_and_nothing_is_created() {
         r.text_body()
     );
     let r = h.call("GET", "/restapis", None).await;
-    assert_eq!(r.json()["items"].as_array().unwrap().len(), 0);
+    assert_eq!(r.json()["item"].as_array().unwrap().len(), 0);
 }
 
 trait TextBody {
@@ -319,8 +319,8 @@ async fn resources_methods_integrations_by_hand() {
     let r = h
         .call("GET", &format!("/restapis/{id}/resources"), None)
         .await;
-    assert_eq!(r.json()["items"].as_array().unwrap().len(), 1);
-    assert_eq!(r.json()["items"][0]["path"], "/");
+    assert_eq!(r.json()["item"].as_array().unwrap().len(), 1);
+    assert_eq!(r.json()["item"][0]["path"], "/");
 
     let r = h
         .call(
@@ -441,7 +441,7 @@ async fn resources_methods_integrations_by_hand() {
     let r = h
         .call("GET", &format!("/restapis/{id}/gatewayresponses"), None)
         .await;
-    let items = r.json()["items"].as_array().unwrap().clone();
+    let items = r.json()["item"].as_array().unwrap().clone();
     assert_eq!(items.len(), 21);
     let custom: Vec<&Value> = items
         .iter()
@@ -564,7 +564,7 @@ async fn every_request_must_be_signed_with_the_admin_key() {
         .await
         .unwrap();
     assert_eq!(r.status, 200);
-    assert_eq!(r.json()["items"].as_array().unwrap().len(), 1);
+    assert_eq!(r.json()["item"].as_array().unwrap().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -292,7 +292,7 @@ async fn canary_settings_are_validated() {
         .call("GET", &format!("/restapis/{id}/deployments"), None)
         .await;
     assert_eq!(
-        r.json()["items"].as_array().unwrap().len(),
+        r.json()["item"].as_array().unwrap().len(),
         1,
         "nothing was written"
     );

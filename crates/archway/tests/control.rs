@@ -319,7 +319,7 @@ async fn no_acknowledged_admin_write_is_lost_to_kill_9() {
                 .send("GET", &format!("/restapis/{api}/deployments"), None)
                 .await
                 .unwrap()
-                .json()["items"]
+                .json()["item"]
                 .as_array()
                 .unwrap()
                 .clone();
