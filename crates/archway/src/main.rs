@@ -2,6 +2,7 @@
 //! wiring between the model, the data plane and (later) the control plane. Errors meet
 //! `anyhow` only here, at the edge.
 
+mod cli;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +33,8 @@ enum Command {
         /// The file to check (archway.yaml).
         file: PathBuf,
     },
+    #[command(flatten)]
+    Admin(cli::AdminCommand),
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -59,6 +62,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Validate { file } => validate(&file),
+        Command::Admin(cmd) => match cli::run(cmd) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("archway: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Serve(args) => {
             init_tracing();
             match serve::run(args) {

@@ -377,3 +377,124 @@ async fn no_acknowledged_admin_write_is_lost_to_kill_9() {
     }
     assert!(acked.lock().unwrap().len() >= 20);
 }
+
+fn cli(args: &[&str], endpoint: &str, data: &Path) -> (bool, String, String) {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--endpoint", endpoint, "--data-dir", data.to_str().unwrap()]);
+    let out = std::process::Command::new(BIN)
+        .args(&all)
+        .env_remove("ARCHWAY_ADMIN_ACCESS_KEY_ID")
+        .env_remove("ARCHWAY_ADMIN_SECRET_ACCESS_KEY")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_lists_deploys_canaries_and_promotes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let p = serve(&data);
+    let a = admin(&p, &data);
+    let endpoint = format!("http://{}", admin_addr(&p));
+    let id = import(&a, "one").await;
+
+    let (ok, out, err) = cli(&["apis"], &endpoint, &data);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("ID"), "{out}");
+    assert!(out.contains(&id) && out.contains("live"), "{out}");
+    let (ok, out, _) = cli(&["apis", "--json"], &endpoint, &data);
+    assert!(ok);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["item"][0]["id"], id.as_str());
+
+    let (ok, out, err) = cli(
+        &["deploy", "--api", &id, "--stage", "prod"],
+        &endpoint,
+        &data,
+    );
+    assert!(ok, "{err}");
+    assert!(out.starts_with("deployed "), "{out}");
+    let (ok, out, _) = cli(&["stages", "--api", &id, "--json"], &endpoint, &data);
+    assert!(ok);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let first = v["item"][0]["deploymentId"].as_str().unwrap().to_string();
+
+    // The next version as a 25 % canary, then promoted.
+    let r = a
+        .send_body(
+            "PUT",
+            &format!("/restapis/{id}?mode=overwrite"),
+            mock_doc("two"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+    let (ok, out, err) = cli(
+        &["canary", "--api", &id, "--stage", "prod", "--percent", "25"],
+        &endpoint,
+        &data,
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("25% to canary deployment"), "{out}");
+    let (ok, out, _) = cli(&["stages", "--api", &id], &endpoint, &data);
+    assert!(ok);
+    assert!(out.contains("25%") && out.contains(&first), "{out}");
+    let (ok, _, err) = cli(
+        &[
+            "canary",
+            "--api",
+            &id,
+            "--stage",
+            "prod",
+            "--percent",
+            "100",
+        ],
+        &endpoint,
+        &data,
+    );
+    assert!(ok, "{err}");
+    let req = || {
+        http::Request::get(p.url("/prod/ping"))
+            .header("host", format!("{id}.execute-api.localhost"))
+            .body(Default::default())
+            .unwrap()
+    };
+    assert_eq!(send(&client(), req()).await.json()["v"], "two");
+    let (ok, out, err) = cli(
+        &["promote", "--api", &id, "--stage", "prod"],
+        &endpoint,
+        &data,
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("now serves deployment"), "{out}");
+    let (ok, out, _) = cli(&["stages", "--api", &id, "--json"], &endpoint, &data);
+    assert!(ok);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert!(v["item"][0].get("canarySettings").is_none());
+    assert_ne!(v["item"][0]["deploymentId"], first.as_str());
+    assert_eq!(send(&client(), req()).await.json()["v"], "two");
+
+    // Errors are AWS's, and the exit status says so.
+    let (ok, _, err) = cli(
+        &["promote", "--api", &id, "--stage", "prod"],
+        &endpoint,
+        &data,
+    );
+    assert!(!ok);
+    assert!(err.contains("no canary"), "{err}");
+    let (ok, _, err) = cli(&["stages", "--api", "nope"], &endpoint, &data);
+    assert!(!ok);
+    assert!(
+        err.contains("NotFoundException: Invalid API identifier specified 111111111111:nope"),
+        "{err}"
+    );
+    let empty = dir.path().join("empty");
+    let (ok, _, err) = cli(&["apis"], &endpoint, &empty);
+    assert!(!ok);
+    assert!(err.contains("no admin key"), "{err}");
+}
