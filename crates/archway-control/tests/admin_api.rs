@@ -69,6 +69,35 @@ async fn rest_api_lifecycle_and_errors() {
     let r = h.call("GET", "/nope", None).await;
     assert_eq!(r.status, 404);
     assert_eq!(r.error_type(), Some("UnknownOperationException"));
+    let r = h
+        .call("POST", &format!("/restapis/{id}/stages/prod"), None)
+        .await;
+    assert_eq!(r.status, 404, "a method the path does not have");
+    assert_eq!(r.error_type(), Some("UnknownOperationException"));
+    let r = h.call("GET", "/restapis/%FF%FE", None).await;
+    assert_eq!(r.status, 400, "{}", r.error_text());
+    assert_eq!(
+        r.error_type(),
+        Some("BadRequestException"),
+        "{:?} {:?}",
+        r.headers,
+        r.body
+    );
+
+    // A large import (over axum's default 2 MB body limit) is read whole.
+    let mut paths = serde_json::Map::new();
+    for i in 0..4000 {
+        paths.insert(
+            format!("/p{i}"),
+            json!({"get": {"description": "x".repeat(600), "x-amazon-apigateway-integration": {
+                "type": "mock", "requestTemplates": {"application/json": "{\"statusCode\": 200}"},
+                "responses": {"default": {"statusCode": "200"}}}}}),
+        );
+    }
+    let doc = json!({"openapi": "3.0.1", "info": {"title": "big"}, "paths": paths}).to_string();
+    assert!(doc.len() > 2 * 1024 * 1024);
+    let r = h.call_text("POST", "/restapis?mode=import", &doc).await;
+    assert_eq!(r.status, 201, "{}", r.error_text());
 }
 
 async fn import(h: &Harness, title: &str, marker: &str) -> String {

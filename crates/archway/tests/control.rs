@@ -110,6 +110,11 @@ async fn admin_key_is_generated_once_kept_private_and_reused() {
         .unwrap();
     assert_eq!(r.status, 403);
     assert_eq!(r.error_type(), Some("InvalidSignatureException"));
+    // The client listener has no route to the admin API, signed or not.
+    let gw = AdminClient::new(&p.addr.to_string(), creds.clone()).unwrap();
+    let r = gw.send("GET", "/restapis", None).await.unwrap();
+    assert!(r.status == 403 || r.status == 404, "{}", r.status);
+    assert!(r.json().get("item").is_none());
     drop(p);
 
     // The next start reuses the key and does not print it.

@@ -63,8 +63,32 @@ pub async fn require_signature(State(st): State<AdminState>, req: Request, next:
         );
         return sigv4_error(&e);
     }
-    next.run(Request::from_parts(parts, Body::from(bytes)))
+    let resp = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    aws_error_form(resp).await
+}
+
+/// Errors that axum itself produced (a path it cannot decode, a method the path does not
+/// have) are put in AWS's form too; the handlers' own errors already are.
+async fn aws_error_form(resp: Response) -> Response {
+    let status = resp.status().as_u16();
+    if status < 400 || resp.headers().contains_key("x-amzn-errortype") {
+        return resp;
+    }
+    if status == 405 {
+        return error_response(404, "UnknownOperationException", "Unknown operation");
+    }
+    let body = axum::body::to_bytes(resp.into_body(), 64 * 1024)
         .await
+        .unwrap_or_default();
+    let message = String::from_utf8_lossy(&body).into_owned();
+    let error_type = if status >= 500 {
+        "InternalFailure"
+    } else {
+        "BadRequestException"
+    };
+    error_response(status, error_type, &message)
 }
 
 fn sigv4_error(e: &SigV4Error) -> Response {

@@ -37,7 +37,7 @@ pub fn router(control: Arc<ControlPlane>, credentials: Credentials) -> Router {
         control,
         credentials: Arc::new(credentials),
     };
-    Router::new()
+    let operations = Router::new()
         .route("/restapis", post(create_or_import).get(get_rest_apis))
         .route(
             "/restapis/{api}",
@@ -100,11 +100,16 @@ pub fn router(control: Arc<ControlPlane>, credentials: Credentials) -> Router {
                 .delete(delete_gateway_response),
         )
         .fallback(unknown_operation)
+        .method_not_allowed_fallback(unknown_operation)
+        .with_state(st.clone());
+    // The signature check wraps everything, unknown paths and methods included.
+    Router::new()
+        .fallback_service(operations)
+        .layer(axum::extract::DefaultBodyLimit::max(auth::MAX_BODY))
         .layer(axum::middleware::from_fn_with_state(
-            st.clone(),
+            st,
             auth::require_signature,
         ))
-        .with_state(st)
 }
 
 /// Serves the admin API on `listener` until `shutdown` resolves.
