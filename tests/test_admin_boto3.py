@@ -309,3 +309,84 @@ def test_wrong_key_is_refused(server):
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(req, timeout=10)
     assert e.value.code in (403, 404)
+
+
+@pytest.fixture(scope="module")
+def upstream():
+    """A local HTTP server answering every GET with its path as JSON."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Echo(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = json.dumps({"path": self.path}).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f"127.0.0.1:{srv.server_address[1]}"
+    srv.shutdown()
+
+
+def test_http_api_with_apigatewayv2(server, upstream):
+    v2 = server.client("apigatewayv2")
+    api = v2.create_api(Name="boto-http", ProtocolType="HTTP")
+    api_id = api["ApiId"]
+    assert api["ProtocolType"] == "HTTP"
+    integ = v2.create_integration(
+        ApiId=api_id,
+        IntegrationType="HTTP_PROXY",
+        IntegrationMethod="GET",
+        IntegrationUri=f"http://{upstream}/things",
+        PayloadFormatVersion="1.0",
+    )
+    route = v2.create_route(
+        ApiId=api_id, RouteKey="GET /things", Target=f"integrations/{integ['IntegrationId']}"
+    )
+    assert route["RouteKey"] == "GET /things"
+    stage = v2.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True)
+    assert stage["AutoDeploy"] is True
+    assert server.invoke(api_id, "/things") == (200, {"path": "/things"})
+    status, _ = server.invoke(api_id, "/other")
+    assert status == 404
+
+    # Reimport replaces the routes; the autoDeploy stage follows.
+    doc = {
+        "openapi": "3.0.1",
+        "info": {"title": "boto-http", "version": "2"},
+        "paths": {
+            "/other": {
+                "get": {
+                    "x-amazon-apigateway-integration": {
+                        "type": "http_proxy",
+                        "httpMethod": "GET",
+                        "payloadFormatVersion": "1.0",
+                        "uri": f"http://{upstream}/other",
+                    }
+                }
+            }
+        },
+    }
+    v2.reimport_api(ApiId=api_id, Body=json.dumps(doc))
+    assert server.invoke(api_id, "/other") == (200, {"path": "/other"})
+    assert server.invoke(api_id, "/things")[0] == 404
+    routes = v2.get_routes(ApiId=api_id)["Items"]
+    assert [r["RouteKey"] for r in routes] == ["GET /other"]
+
+    dep = v2.create_deployment(ApiId=api_id, Description="manual")
+    assert dep["DeploymentStatus"] == "DEPLOYED"
+    assert any(d["DeploymentId"] == dep["DeploymentId"] for d in v2.get_deployments(ApiId=api_id)["Items"])
+
+    imported = v2.import_api(Body=json.dumps(doc))
+    assert imported["Name"] == "boto-http"
+    v2.delete_api(ApiId=imported["ApiId"])
+    v2.delete_api(ApiId=api_id)
+    with pytest.raises(ClientError) as e:
+        v2.get_api(ApiId=api_id)
+    assert e.value.response["Error"]["Code"] == "NotFoundException"

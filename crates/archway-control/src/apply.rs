@@ -80,6 +80,8 @@ pub enum Change {
         api_id: String,
         edit: Box<Edit>,
     },
+    /// A write to an HTTP API (`apigatewayv2`).
+    V2(Box<crate::v2::V2Change>),
 }
 
 /// `PutRestApi`'s `mode`.
@@ -249,6 +251,8 @@ pub fn apply_with(
         } => w.update_stage(&api_id, &stage_name, &patch),
         Change::DeleteStage { api_id, stage_name } => w.delete_stage(&api_id, &stage_name),
         Change::Edit { api_id, edit } => w.edit(&api_id, *edit),
+        Change::V2(change) => crate::v2::apply(store, cache, *change)
+            .map(|(revision, body)| Outcome { revision, body }),
     }
 }
 
@@ -549,6 +553,7 @@ impl Writer<'_> {
                 description: input.description.clone(),
                 created_date: now(),
                 definition: frozen,
+                ..DeploymentDoc::default()
             };
             // The stage the deployment goes to, if any.
             let stage_write: Option<(StageDoc, Expect)> = match &input.stage_name {
@@ -599,13 +604,14 @@ impl Writer<'_> {
                                 cache_cluster_enabled: false,
                                 created_date: t,
                                 last_updated_date: t,
+                                ..StageDoc::default()
                             },
                             Expect::Absent,
                         ),
                     };
                     let (main, canary) =
                         self.stage_definitions(api_id, &stage, Some((&dep.id, &def)))?;
-                    check_stage(&api, &stage, main, canary)?;
+                    check_stage(&api, &stage, main, canary, archway_model::Protocol::Rest)?;
                     Some((stage, expect))
                 }
             };
@@ -717,6 +723,7 @@ impl Writer<'_> {
             cache_cluster_enabled: input.cache_cluster_enabled,
             created_date: t,
             last_updated_date: t,
+            ..StageDoc::default()
         };
         if self
             .store
@@ -726,7 +733,7 @@ impl Writer<'_> {
             return Err(deployment_not_found());
         }
         let (main, canary) = self.stage_definitions(api_id, &stage, None)?;
-        check_stage(&api, &stage, main, canary)?;
+        check_stage(&api, &stage, main, canary, archway_model::Protocol::Rest)?;
         let body = to_value(&stage)?;
         let r = self.store.transact(&mut |tx| {
             tx_api_exists(tx, api_id)?;
@@ -761,7 +768,7 @@ impl Writer<'_> {
             apply_stage_patch(&mut stage, patch)?;
             stage.last_updated_date = now();
             let (main, canary) = self.stage_definitions(api_id, &stage, None)?;
-            check_stage(&api, &stage, main, canary)?;
+            check_stage(&api, &stage, main, canary, archway_model::Protocol::Rest)?;
             let body = to_value(&stage)?;
             let r = self.store.transact(&mut |tx| {
                 for id in stage_deployments(&stage) {

@@ -122,14 +122,27 @@ pub fn import_text(
 
 /// Imports a document written by `openapi::export` (a working or frozen definition).
 fn import_value(doc: &Value) -> Result<ApiDefinition, Vec<Diagnostic>> {
+    import_value_as(doc, Protocol::Rest)
+}
+
+fn import_value_as(doc: &Value, protocol: Protocol) -> Result<ApiDefinition, Vec<Diagnostic>> {
     let text = serde_json::to_string(doc).unwrap_or_default();
-    let imported = openapi::import("definition", &text, &ImportOptions::default());
+    let opts = ImportOptions {
+        protocol: Some(protocol),
+        ..ImportOptions::default()
+    };
+    let imported = openapi::import("definition", &text, &opts);
     imported.into_result().map(|(api, _)| api.definition)
 }
 
-/// A deployment's frozen document → the definition it serves.
+/// A REST API deployment's frozen document → the definition it serves.
 pub fn load_frozen(doc: &Value) -> Result<ApiDefinition, String> {
-    import_value(doc).map_err(|d| diagnostics_message(&d))
+    load_frozen_as(doc, Protocol::Rest)
+}
+
+/// A deployment's frozen document → the definition it serves, for an API of `protocol`.
+pub fn load_frozen_as(doc: &Value, protocol: Protocol) -> Result<ApiDefinition, String> {
+    import_value_as(doc, protocol).map_err(|d| diagnostics_message(&d))
 }
 
 /// The working document with every method that has no integration left out (and path items

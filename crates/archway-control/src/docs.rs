@@ -42,7 +42,7 @@ pub struct RestApiDoc {
 }
 
 /// A deployment: a frozen copy of the working definition.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentDoc {
     pub id: String,
@@ -51,10 +51,17 @@ pub struct DeploymentDoc {
     pub created_date: i64,
     /// The definition as deployed, as `openapi::export` wrote it.
     pub definition: Value,
+    /// `HTTP` for an HTTP API's deployment; absent for REST APIs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    /// Made by a stage's `autoDeploy` (HTTP APIs).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub auto_deployed: bool,
 }
 
-/// A stage.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// A stage (of a REST API or an HTTP API). An HTTP API's stage may have no deployment yet
+/// (`deploymentId` empty): it is not served.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct StageDoc {
     pub stage_name: String,
@@ -74,6 +81,15 @@ pub struct StageDoc {
     pub cache_cluster_enabled: bool,
     pub created_date: i64,
     pub last_updated_date: i64,
+    /// HTTP APIs: every change to the API deploys to this stage.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub auto_deploy: bool,
+    /// HTTP APIs: why the last automatic deployment did not reach this stage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_deployment_status_message: Option<String>,
+    /// HTTP APIs' `defaultRouteSettings`, stored as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_route_settings: Option<Value>,
 }
 
 /// AWS's `CanarySettings`.

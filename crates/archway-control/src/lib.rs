@@ -38,6 +38,7 @@ pub mod patch;
 pub mod query;
 pub mod resources;
 pub mod state;
+pub mod v2;
 
 pub use apply::{apply, Change, Edit, Outcome, PutMode};
 pub use error::{ApiError, ErrorKind};

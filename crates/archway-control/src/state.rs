@@ -1,7 +1,7 @@
 //! Reading the control state back as the model the data plane compiles: every REST API in the
 //! store with its stages, each serving its frozen deployment (and canary deployment).
 
-use crate::definition::load_frozen;
+use crate::definition::load_frozen_as;
 use crate::docs::{DeploymentDoc, RestApiDoc, StageDoc, KIND_DEPLOYMENT, KIND_RESTAPI, KIND_STAGE};
 use crate::error::ApiError;
 use archway_model::{Api, ApiDefinition, Canary, Model, Protocol, Stage};
@@ -42,7 +42,11 @@ impl DefinitionCache {
             tracing::error!(api = api_id, deployment = deployment_id, error = %e, "unreadable deployment");
             ApiError::internal()
         })?;
-        let def = load_frozen(&dep.definition).map_err(|e| {
+        let protocol = match dep.protocol.as_deref() {
+            Some("HTTP") => Protocol::Http,
+            _ => Protocol::Rest,
+        };
+        let def = load_frozen_as(&dep.definition, protocol).map_err(|e| {
             tracing::error!(api = api_id, deployment = deployment_id, error = %e, "deployment does not import");
             ApiError::internal()
         })?;
@@ -89,11 +93,11 @@ pub fn model_stage(
     }
 }
 
-fn model_api(api: &RestApiDoc, stages: Vec<Stage>) -> Api {
+fn model_api(api: &RestApiDoc, stages: Vec<Stage>, protocol: Protocol) -> Api {
     Api {
         id: api.id.clone(),
         name: api.name.clone(),
-        protocol: Protocol::Rest,
+        protocol,
         description: api.description.clone(),
         // Stages serve deployments; the working definition is never served.
         definition: Arc::new(ApiDefinition::default()),
@@ -108,9 +112,14 @@ pub fn check_stage(
     stage: &StageDoc,
     main: Arc<ApiDefinition>,
     canary: Option<Arc<ApiDefinition>>,
+    protocol: Protocol,
 ) -> Result<(), ApiError> {
     let model = Model {
-        apis: vec![model_api(api, vec![model_stage(stage, main, canary)])],
+        apis: vec![model_api(
+            api,
+            vec![model_stage(stage, main, canary)],
+            protocol,
+        )],
         ..Model::default()
     };
     archway_gateway::Snapshot::compile(&model)
@@ -118,9 +127,9 @@ pub fn check_stage(
         .map_err(|errs| ApiError::bad_request(errs.join("; ")))
 }
 
-/// Every REST API of the store as model APIs, and the store revision they reflect (read
-/// first, so everything acknowledged up to it is included). A stage whose deployment cannot be
-/// read is left out and logged.
+/// Every REST and HTTP API of the store as model APIs, and the store revision they reflect
+/// (read first, so everything acknowledged up to it is included). A stage whose deployment
+/// cannot be read, or that has none yet, is left out (logged when it cannot be read).
 pub fn load_apis(
     store: &dyn DocumentStore,
     cache: &DefinitionCache,
@@ -136,42 +145,67 @@ pub fn load_apis(
                 continue;
             }
         };
-        let mut stages = Vec::new();
-        for sdoc in store.list(KIND_STAGE, &api.id)? {
-            let stage: StageDoc = match serde_json::from_value(sdoc.body) {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::error!(api = %api.id, stage = %sdoc.key, error = %e, "unreadable stage; not served");
-                    continue;
-                }
-            };
-            let main = cache.definition(store, &api.id, &stage.deployment_id);
-            let canary_id = stage
-                .canary_settings
-                .as_ref()
-                .map(|c| c.deployment_id.as_deref().unwrap_or(&stage.deployment_id));
-            let canary = match canary_id {
-                Some(id) => match cache.definition(store, &api.id, id) {
-                    Ok(Some(d)) => {
-                        live.insert((api.id.clone(), id.to_string()));
-                        Some(d)
-                    }
-                    _ => None,
-                },
-                None => None,
-            };
-            match main {
-                Ok(Some(def)) => {
-                    live.insert((api.id.clone(), stage.deployment_id.clone()));
-                    stages.push(model_stage(&stage, def, canary));
-                }
-                _ => {
-                    tracing::error!(api = %api.id, stage = %stage.stage_name, "the stage's deployment cannot be read; not served")
-                }
+        let stages = load_stages(store, cache, &api.id, &mut live)?;
+        apis.push(model_api(&api, stages, Protocol::Rest));
+    }
+    for doc in store.list_kind(crate::v2::KIND_HTTPAPI)? {
+        let api: crate::v2::HttpApiDoc = match serde_json::from_value(doc.body) {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::error!(api = %doc.key, error = %e, "unreadable HTTP API document; not served");
+                continue;
             }
-        }
-        apis.push(model_api(&api, stages));
+        };
+        let stages = load_stages(store, cache, &api.api_id, &mut live)?;
+        apis.push(crate::v2::model_api(&api, stages));
     }
     cache.forget_missing(&|k| live.contains(k));
     Ok((revision, apis))
+}
+
+/// The servable stages of one API.
+fn load_stages(
+    store: &dyn DocumentStore,
+    cache: &DefinitionCache,
+    api_id: &str,
+    live: &mut std::collections::HashSet<DeploymentKey>,
+) -> Result<Vec<Stage>, StoreError> {
+    let mut stages = Vec::new();
+    for sdoc in store.list(KIND_STAGE, api_id)? {
+        let stage: StageDoc = match serde_json::from_value(sdoc.body) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(api = %api_id, stage = %sdoc.key, error = %e, "unreadable stage; not served");
+                continue;
+            }
+        };
+        if stage.deployment_id.is_empty() {
+            continue;
+        }
+        let main = cache.definition(store, api_id, &stage.deployment_id);
+        let canary_id = stage
+            .canary_settings
+            .as_ref()
+            .map(|c| c.deployment_id.as_deref().unwrap_or(&stage.deployment_id));
+        let canary = match canary_id {
+            Some(id) => match cache.definition(store, api_id, id) {
+                Ok(Some(d)) => {
+                    live.insert((api_id.to_string(), id.to_string()));
+                    Some(d)
+                }
+                _ => None,
+            },
+            None => None,
+        };
+        match main {
+            Ok(Some(def)) => {
+                live.insert((api_id.to_string(), stage.deployment_id.clone()));
+                stages.push(model_stage(&stage, def, canary));
+            }
+            _ => {
+                tracing::error!(api = %api_id, stage = %stage.stage_name, "the stage's deployment cannot be read; not served")
+            }
+        }
+    }
+    Ok(stages)
 }

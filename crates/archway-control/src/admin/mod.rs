@@ -8,6 +8,7 @@
 //! once the change is durable and served.
 
 pub mod auth;
+mod v2;
 
 use crate::apply::{CreateDeployment, CreateRestApi, CreateStage, Edit, PutMode};
 use crate::error::ApiError;
@@ -99,6 +100,7 @@ pub fn router(control: Arc<ControlPlane>, credentials: Credentials) -> Router {
                 .get(get_gateway_response)
                 .delete(delete_gateway_response),
         )
+        .merge(v2::routes())
         .fallback(unknown_operation)
         .method_not_allowed_fallback(unknown_operation)
         .with_state(st.clone());
