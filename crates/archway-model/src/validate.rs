@@ -326,6 +326,8 @@ impl Validator<'_> {
                 None
             }
             Some(n) => Some(n.value.clone()),
+            // The document's title names an API imported from OpenAPI.
+            None if a.openapi.is_some() => None,
             None => {
                 self.missing(a, "name");
                 None
@@ -536,21 +538,87 @@ impl Validator<'_> {
                 );
             }
         }
+        let imported = a.openapi.as_ref().and_then(|o| {
+            let path = self.path(o);
+            let file = path.display().to_string();
+            let text = match std::fs::read_to_string(&path) {
+                Ok(t) => t,
+                Err(e) => {
+                    self.error(o, format!("cannot read `{file}`: {e}"));
+                    return None;
+                }
+            };
+            match crate::load::import_served(
+                &file,
+                &text,
+                protocol.unwrap_or(Protocol::Rest),
+                crate::openapi::BasePathMode::Ignore,
+            ) {
+                Ok((api, warnings)) => {
+                    self.diags.extend(warnings);
+                    Some(api)
+                }
+                Err(diags) => {
+                    self.diags.extend(diags);
+                    None
+                }
+            }
+        });
+        if a.openapi.is_some() && imported.is_none() {
+            return None;
+        }
+        let name = name.or_else(|| imported.as_ref().map(|i| i.name.clone()));
+        let id = id.or_else(|| name.as_deref().map(derive_id));
         let (name, protocol, id) = (name?, protocol?, id?);
-        let definition = Arc::new(ApiDefinition {
-            routes,
-            gateway_responses,
-            binary_media_types: a
-                .binary_media_types
-                .iter()
-                .map(|t| t.value.clone())
-                .collect(),
-            max_payload_bytes: a.max_payload_bytes.as_ref().map(|m| m.value),
-            models,
-            request_validators,
-            default_request_validator: a.request_validator.as_ref().map(|v| v.value.clone()),
-            cors,
-            ..Default::default()
+        let definition = Arc::new(match imported {
+            // The file's own routes, models, validators and gateway responses add to the
+            // document's; its CORS and payload limit override the document's.
+            Some(i) => {
+                let mut def = i.definition;
+                for r in routes {
+                    if def.routes.iter().any(|d| same_shape(&d.key, &r.key)) {
+                        if let Some(o) = &a.openapi {
+                            self.error(
+                                o,
+                                format!("route `{}` is in the OpenAPI document too", r.key),
+                            );
+                        }
+                        continue;
+                    }
+                    def.routes.push(r);
+                }
+                def.models.extend(models);
+                def.request_validators.extend(request_validators);
+                if a.request_validator.is_some() {
+                    def.default_request_validator =
+                        a.request_validator.as_ref().map(|v| v.value.clone());
+                }
+                def.gateway_responses.extend(gateway_responses);
+                if cors.is_some() {
+                    def.cors = cors;
+                }
+                def.binary_media_types
+                    .extend(a.binary_media_types.iter().map(|t| t.value.clone()));
+                if let Some(m) = &a.max_payload_bytes {
+                    def.max_payload_bytes = Some(m.value);
+                }
+                def
+            }
+            None => ApiDefinition {
+                routes,
+                gateway_responses,
+                binary_media_types: a
+                    .binary_media_types
+                    .iter()
+                    .map(|t| t.value.clone())
+                    .collect(),
+                max_payload_bytes: a.max_payload_bytes.as_ref().map(|m| m.value),
+                models,
+                request_validators,
+                default_request_validator: a.request_validator.as_ref().map(|v| v.value.clone()),
+                cors,
+                ..Default::default()
+            },
         });
         let stages = a
             .stages
@@ -1204,4 +1272,35 @@ fn check_absolute_uri(s: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// Whether two route keys match the same requests (same method, same path shape).
+fn same_shape(a: &RouteKey, b: &RouteKey) -> bool {
+    match (a, b) {
+        (RouteKey::Default, RouteKey::Default) => true,
+        (
+            RouteKey::Route {
+                method: m1,
+                path: p1,
+            },
+            RouteKey::Route {
+                method: m2,
+                path: p2,
+            },
+        ) => {
+            m1 == m2
+                && p1.segments.len() == p2.segments.len()
+                && p1
+                    .segments
+                    .iter()
+                    .zip(&p2.segments)
+                    .all(|(x, y)| match (x, y) {
+                        (Segment::Literal(l1), Segment::Literal(l2)) => l1 == l2,
+                        (Segment::Param(_), Segment::Param(_)) => true,
+                        (Segment::Greedy(_), Segment::Greedy(_)) => true,
+                        _ => false,
+                    })
+        }
+        _ => false,
+    }
 }
