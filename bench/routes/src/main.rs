@@ -46,7 +46,10 @@ fn lookup_ns(n: usize) -> (f64, usize) {
                 3 => format!("/svc{r}/static/css/site.css"),
                 _ => format!("/svc{r}/a/b/c/d"),
             };
-            (http::Method::GET, RequestPath::parse(&path).expect("valid path"))
+            (
+                http::Method::GET,
+                RequestPath::parse(&path).expect("valid path"),
+            )
         })
         .collect();
     let iterations = 2_000_000;
@@ -63,17 +66,58 @@ fn lookup_ns(n: usize) -> (f64, usize) {
 }
 
 fn compile_ms(n: usize) -> f64 {
-    let mut yaml = String::from("apis:\n  - name: big\n    protocol: REST\n    stages: { prod: {} }\n    routes:\n");
+    let mut yaml = String::from(
+        "apis:\n  - name: big\n    protocol: REST\n    stages: { prod: {} }\n    routes:\n",
+    );
     for k in route_keys(n) {
         yaml.push_str(&format!(
             "      \"{k}\":\n        integration: {{ type: HTTP_PROXY, uri: \"http://127.0.0.1:9000/x\" }}\n"
         ));
     }
     let started = Instant::now();
-    let loaded = archway_model::validate::load_config_str("big.yaml", &yaml, std::path::Path::new("."));
+    let loaded =
+        archway_model::validate::load_config_str("big.yaml", &yaml, std::path::Path::new("."));
     let (model, _) = loaded.into_result().expect("the generated config is valid");
     let snapshot = Snapshot::compile(&model).expect("compiles");
     black_box(snapshot);
+    started.elapsed().as_secs_f64() * 1000.0
+}
+
+/// Imports a generated 2,000-route OpenAPI document and compiles its snapshot.
+fn openapi_ms(n: usize) -> f64 {
+    let mut paths = serde_json::Map::new();
+    for k in route_keys(n) {
+        let (method, path) = k.split_once(' ').unwrap_or(("GET", "/"));
+        let entry = paths
+            .entry(path.to_string())
+            .or_insert_with(|| serde_json::json!({}));
+        entry[method.to_ascii_lowercase()] = serde_json::json!({
+            "x-amazon-apigateway-integration": {
+                "type": "http_proxy", "httpMethod": method, "uri": "http://127.0.0.1:9000/x"
+            }
+        });
+    }
+    let doc = serde_json::json!({
+        "openapi": "3.0.1", "info": {"title": "big", "version": "1"}, "paths": paths
+    })
+    .to_string();
+    let started = Instant::now();
+    let (api, _) = archway_model::load::import_served(
+        "big.json",
+        &doc,
+        archway_model::Protocol::Rest,
+        Default::default(),
+    )
+    .expect("the generated document imports");
+    let model = archway_model::Model {
+        apis: vec![archway_model::load::api_from_import(
+            api,
+            None,
+            vec![("prod".into(), None, Default::default())],
+        )],
+        ..Default::default()
+    };
+    black_box(Snapshot::compile(&model).expect("compiles"));
     started.elapsed().as_secs_f64() * 1000.0
 }
 
@@ -87,7 +131,17 @@ fn main() {
         results.push(ns);
     }
     println!();
-    println!("5,000 routes / 10 routes lookup cost: {:.2}x", results[1] / results[0]);
+    println!(
+        "5,000 routes / 10 routes lookup cost: {:.2}x",
+        results[1] / results[0]
+    );
     println!();
-    println!("load + validate + compile a 2,000-route config: {:.1} ms", compile_ms(2_000));
+    println!(
+        "load + validate + compile a 2,000-route config: {:.1} ms",
+        compile_ms(2_000)
+    );
+    println!(
+        "import + gate + compile a 2,000-route OpenAPI document: {:.1} ms",
+        openapi_ms(2_000)
+    );
 }
