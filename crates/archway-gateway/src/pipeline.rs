@@ -40,6 +40,7 @@ use crate::access_log::LoggedBody;
 use crate::body::Body;
 use crate::context::{ConnInfo, RequestContext};
 use crate::error::GatewayError;
+use crate::headers::Forwarded;
 use crate::integrate;
 use crate::path::RequestPath;
 use crate::phase::{cors, payload, route, stage, validate};
@@ -49,15 +50,21 @@ use crate::Gateway;
 use archway_model::{GatewayResponseType, IntegrationType, Protocol, Settings};
 use http::{HeaderName, HeaderValue, Request, Response};
 use hyper::body::Incoming;
+use std::sync::Arc;
 
 static X_AMZN_REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
 static APIGW_REQUEST_ID: HeaderName = HeaderName::from_static("apigw-requestid");
 
 /// Serves one request. Never fails: every error becomes its gateway response.
-pub async fn handle(gw: &Gateway, conn: ConnInfo, req: Request<Incoming>) -> Response<LoggedBody> {
+pub async fn handle(
+    gw: &Gateway,
+    conn: ConnInfo,
+    forwarded: Arc<Forwarded>,
+    req: Request<Incoming>,
+) -> Response<LoggedBody> {
     // The snapshot this request runs on from start to finish, whatever reloads happen.
     let snapshot = gw.snapshot();
-    let mut ctx = RequestContext::new(conn, req.method().clone(), req.version());
+    let mut ctx = RequestContext::new(conn, forwarded, req.method().clone(), req.version());
     let origin = req.headers().get(http::header::ORIGIN).cloned();
     let mut resp = match run(gw, &snapshot, &mut ctx, req).await {
         Ok(r) => r,
