@@ -4,7 +4,7 @@
 use crate::config::*;
 use crate::gateway_response::GatewayResponseType;
 use crate::model::*;
-use crate::route::{RouteKey, RouteMethod, Segment};
+use crate::route::{RouteKey, RouteMethod, RouteShape};
 use crate::source::{self, Diagnostic, Severity, Spanned};
 use crate::template::Template;
 use indexmap::IndexMap;
@@ -427,8 +427,7 @@ impl Validator<'_> {
         }
 
         let mut routes: Vec<Route> = Vec::new();
-        let mut shapes: HashMap<(Option<RouteMethod>, Vec<Option<String>>), String> =
-            HashMap::new();
+        let mut shapes: HashMap<RouteShape, String> = HashMap::new();
         for (key, rc) in &a.routes {
             let parsed = match RouteKey::parse(&key.value) {
                 Ok(k) => k,
@@ -444,20 +443,7 @@ impl Validator<'_> {
                 );
                 continue;
             }
-            let shape = match &parsed {
-                RouteKey::Default => (None, vec![]),
-                RouteKey::Route { method, path } => (
-                    Some(*method),
-                    path.segments
-                        .iter()
-                        .map(|s| match s {
-                            Segment::Literal(l) => Some(l.clone()),
-                            Segment::Param(_) => None,
-                            Segment::Greedy(_) => Some("{+}".to_string()),
-                        })
-                        .collect(),
-                ),
-            };
+            let shape = parsed.shape();
             if let Some(other) = shapes.insert(shape, key.value.clone()) {
                 self.error(
                     key,
@@ -576,7 +562,7 @@ impl Validator<'_> {
             Some(i) => {
                 let mut def = i.definition;
                 for r in routes {
-                    if def.routes.iter().any(|d| same_shape(&d.key, &r.key)) {
+                    if def.routes.iter().any(|d| d.key.shape() == r.key.shape()) {
                         if let Some(o) = &a.openapi {
                             self.error(
                                 o,
@@ -1214,12 +1200,12 @@ pub fn derive_id(name: &str) -> String {
 }
 
 /// `'value'` → `value`.
-fn static_value(s: &str) -> Option<&str> {
+pub(crate) fn static_value(s: &str) -> Option<&str> {
     s.strip_prefix('\'').and_then(|v| v.strip_suffix('\''))
 }
 
 /// `method.request.{location}.{name}`.
-fn method_param(s: &str) -> Option<(ParamLocation, &str)> {
+pub(crate) fn method_param(s: &str) -> Option<(ParamLocation, &str)> {
     let rest = s.strip_prefix("method.request.")?;
     let (loc, name) = rest.split_once('.')?;
     if name.is_empty() {
@@ -1228,13 +1214,13 @@ fn method_param(s: &str) -> Option<(ParamLocation, &str)> {
     Some((ParamLocation::parse(loc)?, name))
 }
 
-fn valid_header_name(h: &str) -> bool {
+pub(crate) fn valid_header_name(h: &str) -> bool {
     !h.is_empty()
         && h.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
-fn valid_header_value(v: &str) -> bool {
+pub(crate) fn valid_header_value(v: &str) -> bool {
     v.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
 }
 
@@ -1272,35 +1258,4 @@ fn check_absolute_uri(s: &str) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// Whether two route keys match the same requests (same method, same path shape).
-fn same_shape(a: &RouteKey, b: &RouteKey) -> bool {
-    match (a, b) {
-        (RouteKey::Default, RouteKey::Default) => true,
-        (
-            RouteKey::Route {
-                method: m1,
-                path: p1,
-            },
-            RouteKey::Route {
-                method: m2,
-                path: p2,
-            },
-        ) => {
-            m1 == m2
-                && p1.segments.len() == p2.segments.len()
-                && p1
-                    .segments
-                    .iter()
-                    .zip(&p2.segments)
-                    .all(|(x, y)| match (x, y) {
-                        (Segment::Literal(l1), Segment::Literal(l2)) => l1 == l2,
-                        (Segment::Param(_), Segment::Param(_)) => true,
-                        (Segment::Greedy(_), Segment::Greedy(_)) => true,
-                        _ => false,
-                    })
-        }
-        _ => false,
-    }
 }
