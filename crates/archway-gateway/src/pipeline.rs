@@ -137,14 +137,24 @@ async fn run(
     }
 
     match (integration.kind, body) {
-        (IntegrationType::HttpProxy, payload::RequestBody::Stream(b)) => {
-            integrate::http_proxy::call(&gw.upstream, integration, ctx, parts, b).await
+        (IntegrationType::HttpProxy, body) => {
+            let body = match body {
+                payload::RequestBody::Stream(b) => b,
+                payload::RequestBody::Buffered(b) => Body::full(b),
+            };
+            integrate::http_proxy::call(&gw.upstream, integration, ctx, parts, body).await
         }
-        (IntegrationType::HttpProxy, payload::RequestBody::Buffered(b)) => {
-            integrate::http_proxy::call(&gw.upstream, integration, ctx, parts, Body::full(b)).await
-        }
+        // Boxed so that the plain proxy path's future stays small (it is moved on every poll
+        // hand-off); templates and buffering make this one large.
         (IntegrationType::Http, payload::RequestBody::Buffered(b)) => {
-            integrate::http::call(&gw.upstream, integration, ctx, parts, b).await
+            Box::pin(integrate::http::call(
+                &gw.upstream,
+                integration,
+                ctx,
+                parts,
+                b,
+            ))
+            .await
         }
         (IntegrationType::Mock, payload::RequestBody::Buffered(b)) => {
             integrate::mock::call(integration, ctx, &parts, b)
