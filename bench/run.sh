@@ -17,8 +17,15 @@
 #   SIZES        response sizes, bytes with optional k/m suffix (default "0 1k 64k")
 #   PROXY_CPU    CPU the proxies are pinned to (default 0)
 #   LOAD_CPU     CPU of the upstream and wrk (default 1)
+#   NICE         priority of every benchmark process against other programs (default -20 as
+#                root, else 0)
+#   QUIET_WAIT   seconds to wait for other programs to go quiet before a measurement (30)
+#   RETRIES      repeats of a measurement disturbed by other programs (2)
+#   OTHER_MAX    % of a core other programs may use during a measurement (10)
 #   ARCHWAY_BIN  use this binary instead of building one
 #   RESULTS      where to write the table (default bench/results/latest.md)
+#   PROFILE=1    afterwards, profile archway under load with perf (PROFILE_SIZE, default the
+#                middle size) into bench/results/profile-archway.txt
 set -euo pipefail
 
 DURATION=${DURATION:-10s}
@@ -27,6 +34,10 @@ CONNECTIONS=${CONNECTIONS:-32}
 SIZES=${SIZES:-0 1k 64k}
 PROXY_CPU=${PROXY_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
+# Every process of the benchmark runs at this priority: at -20 (the default as root) a build
+# running meanwhile gets a few % of a core instead of half of it.
+NICE=${NICE:-$( (($(id -u) == 0)) && echo -20 || echo 0)}
+AUTOGROUP=$(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null || echo 0)
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$BENCH_DIR/.." && pwd)
@@ -50,6 +61,8 @@ if ((${#missing[@]})); then
 fi
 NGINX=$(command -v nginx 2>/dev/null || echo /usr/sbin/nginx)
 
+[[ $PROXY_CPU =~ ^[0-9]+$ && $LOAD_CPU =~ ^[0-9]+$ && $PROXY_CPU != "$LOAD_CPU" ]] ||
+    die "PROXY_CPU and LOAD_CPU must be two different CPU numbers"
 ncpu=$(nproc --all)
 ((ncpu > PROXY_CPU && ncpu > LOAD_CPU)) || die "need CPUs $PROXY_CPU and $LOAD_CPU; this machine has $ncpu"
 
@@ -78,6 +91,7 @@ PIDS=()
 
 cleanup() {
     local pid
+    [[ -z ${WRK_PID:-} ]] || kill -TERM "$WRK_PID" 2>/dev/null || true
     for pid in "${PIDS[@]}"; do
         kill -TERM "$pid" 2>/dev/null || true
     done
@@ -95,6 +109,23 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# prio CMD... &: runs CMD at priority $NICE in place of the background subshell, so that $!
+# is CMD's pid (background use only: it execs). With scheduler autogroups on
+# (the default on most distributions), CPU is shared between sessions first, so `nice` alone
+# would not help against a build in another session: CMD gets a session of its own and that
+# session's autogroup gets the niceness.
+prio() {
+    if [[ $NICE == 0 ]]; then
+        exec "$@"
+    elif [[ $AUTOGROUP == 1 ]]; then
+        # Not a process group leader (no job control here), so setsid does not fork.
+        # Best effort: without the right to renice, CMD still runs, at normal priority.
+        exec setsid sh -c 'echo "$0" 2>/dev/null >/proc/self/autogroup; exec "$@"' "$NICE" "$@"
+    else
+        exec nice -n "$NICE" "$@"
+    fi
+}
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -244,19 +275,19 @@ EOF
 # --- start -----------------------------------------------------------------------------------
 
 log "upstream nginx on 127.0.0.1:$UPSTREAM_PORT (CPU $LOAD_CPU)"
-taskset -c "$LOAD_CPU" "$NGINX" -p "$TMP/upstream" -c "$TMP/upstream/nginx.conf" -e "$TMP/upstream/error.log" \
+prio taskset -c "$LOAD_CPU" "$NGINX" -p "$TMP/upstream" -c "$TMP/upstream/nginx.conf" -e "$TMP/upstream/error.log" \
     >"$TMP/upstream/stderr.log" 2>&1 &
 UPSTREAM_PID=$!
 PIDS+=("$UPSTREAM_PID")
 
 log "nginx proxy on 127.0.0.1:$NGINX_PORT (CPU $PROXY_CPU)"
-taskset -c "$PROXY_CPU" "$NGINX" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/error.log" \
+prio taskset -c "$PROXY_CPU" "$NGINX" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/error.log" \
     >"$TMP/nginx/stderr.log" 2>&1 &
 NGINX_PID=$!
 PIDS+=("$NGINX_PID")
 
 log "archway on 127.0.0.1:$ARCHWAY_PORT (CPU $PROXY_CPU): $ARCHWAY"
-taskset -c "$PROXY_CPU" "$ARCHWAY" serve --config "$TMP/archway/archway.yaml" \
+prio taskset -c "$PROXY_CPU" "$ARCHWAY" serve --config "$TMP/archway/archway.yaml" \
     --listen "127.0.0.1:$ARCHWAY_PORT" --workers 1 --data-dir "$TMP/archway/data" \
     >"$TMP/archway/stdout.log" 2>"$TMP/archway/stderr.log" &
 ARCHWAY_PID=$!
@@ -276,6 +307,10 @@ url_of() {
     nginx) echo "http://127.0.0.1:$NGINX_PORT/prod/$2" ;;
     archway) echo "http://127.0.0.1:$ARCHWAY_PORT/prod/$2" ;;
     esac
+}
+# The cores a target's numbers depend on: direct does not use the proxy core.
+cores_of() {
+    if [[ $1 == direct ]]; then echo load; else echo both; fi
 }
 # The pid whose CPU time counts for a target (with its children: nginx's worker).
 pid_of() {
@@ -303,7 +338,7 @@ log "all targets answer 200 with the right body size"
 children_of() {
     local f ppid
     for f in /proc/[0-9]*/stat; do
-        read -r ppid <"$f" 2>/dev/null || continue
+        { read -r ppid <"$f"; } 2>/dev/null || continue
         ppid=${ppid##*) }
         set -- "$1" $ppid
         [[ $3 == "$1" ]] && { f=${f#/proc/}; echo "${f%/stat}"; }
@@ -315,7 +350,7 @@ children_of() {
 cpu_ticks() {
     local total=0 p f
     for p in "$1" $(children_of "$1"); do
-        read -r f <"/proc/$p/stat" 2>/dev/null || continue
+        { read -r f <"/proc/$p/stat"; } 2>/dev/null || continue
         f=${f##*) } # fields after "(comm) ", starting at field 3
         set -- $f
         total=$((total + ${12} + ${13})) # utime, stime (fields 14, 15)
@@ -323,6 +358,73 @@ cpu_ticks() {
     echo "$total"
 }
 CLK_TCK=$(getconf CLK_TCK)
+
+# "busy idle" jiffies of one CPU, from /proc/stat (steal excluded).
+cpu_jiffies() {
+    awk -v c="cpu$1" '$1 == c {
+        t = 0; for (i = 2; i <= 8; i++) t += $i
+        idle = $5 + $6; print t - idle, idle }' /proc/stat
+}
+# busy% between two cpu_jiffies samples.
+busy_pct() {
+    awk -v a="$1" -v b="$2" 'BEGIN {
+        split(a, x, " "); split(b, y, " ")
+        busy = y[1] - x[1]; idle = y[2] - x[2]
+        printf "%.0f%%", (busy + idle > 0) ? 100 * busy / (busy + idle) : 0 }'
+}
+# CPU time of the shell's finished children (wrk, mostly), in ticks, from `times` output
+# saved in $TMP/times (`times` must run in this shell: a $(...) subshell has no children).
+children_ticks() {
+    awk -v hz="$CLK_TCK" 'NR == 2 {
+        s = 0
+        for (i = 1; i <= NF; i++) { split($i, ms, "m"); s += ms[1] * 60 + ms[2] }
+        printf "%d", s * hz }' "$TMP/times"
+}
+# "proxy-core load-core" ticks left to other programs so far: each core's busy time minus
+# what this benchmark's processes pinned there used (the proxies on one; the upstream and
+# wrk, which the shell has waited for, on the other). Interrupt time is not subtracted: the
+# tick-based accounting of common kernels charges it to the process that was running,
+# which here is almost always one of ours.
+# Sets OT (call it directly, not in $(...)).
+OT=
+others_ticks() {
+    local p l c
+    times >"$TMP/times"
+    c=$(children_ticks)
+    read -r -a p <<<"$(cpu_jiffies "$PROXY_CPU")"
+    read -r -a l <<<"$(cpu_jiffies "$LOAD_CPU")"
+    OT="$((p[0] - $(cpu_ticks "$NGINX_PID") - $(cpu_ticks "$ARCHWAY_PID"))) $((l[0] - $(cpu_ticks "$UPSTREAM_PID") - c))"
+}
+# other_pct A B NS CORES: % of one core other programs used between samples A and B of
+# others_ticks, NS nanoseconds apart, on CORES (proxy, load or both).
+other_pct() {
+    awk -v a="$1" -v b="$2" -v ns="$3" -v hz="$CLK_TCK" -v cores="$4" 'BEGIN {
+        split(a, x, " "); split(b, y, " ")
+        p = y[1] - x[1]; l = y[2] - x[2]; if (p < 0) p = 0; if (l < 0) l = 0
+        t = (cores == "load") ? l : (cores == "proxy") ? p : p + l
+        printf "%.0f", 100 * (t / hz) / (ns / 1e9) }'
+}
+
+# Other programs (a cargo build, say) spoil the numbers. Before each measurement, wait for
+# both cores to be quiet (at most QUIET_WAIT seconds); after it, repeat it (at most RETRIES
+# times) if other programs used more than OTHER_MAX % of a core meanwhile.
+QUIET_WAIT=${QUIET_WAIT:-30}
+RETRIES=${RETRIES:-2}
+OTHER_MAX=${OTHER_MAX:-10}
+wait_quiet() {
+    local waited=0 o0 s0 pct
+    while :; do
+        others_ticks
+        o0=$OT s0=$(date +%s%N)
+        sleep 1
+        others_ticks
+        pct=$(other_pct "$o0" "$OT" "$(($(date +%s%N) - s0))" "$1")
+        ((pct <= OTHER_MAX)) && return 0
+        ((waited == 0)) && log "other programs use ${pct}% of a core; waiting up to ${QUIET_WAIT}s for quiet"
+        waited=$((waited + 1))
+        ((waited < QUIET_WAIT)) || { log "still busy; measuring anyway"; return 0; }
+    done
+}
 
 # wrk latency ("812.00us", "1.23ms", "1.02s", "2.00m") -> milliseconds.
 to_ms() {
@@ -332,36 +434,62 @@ to_ms() {
         printf "%.3f", n }'
 }
 
-declare -A RPS P50 P99 ERR CPU
+declare -A RPS P50 P99 ERR CPU BUSYP BUSYL OTHER
+# wrk_run DURATION URL OUT: in the background and waited for, so that Ctrl-C stops it at once
+# (it runs in a session of its own, out of the terminal's reach).
+WRK_PID=
 wrk_run() {
-    taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"$1" --latency "$2"
+    prio taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"$1" --latency "$2" >"$3" &
+    WRK_PID=$!
+    wait "$WRK_PID"
+    WRK_PID=
 }
 
+# measure TARGET BYTES: one warm-up and one measurement; fills the tables.
+measure() {
+    local t=$1 b=$2 url pid c0 c1 j0p j1p j0l j1l s0 s1 o0 o1 out rps p50 p99
+    url=$(url_of "$t" "$b")
+    pid=$(pid_of "$t")
+    wrk_run "$WARMUP" "$url" /dev/null
+    others_ticks
+    c0=$(cpu_ticks "$pid") o0=$OT
+    j0p=$(cpu_jiffies "$PROXY_CPU") j0l=$(cpu_jiffies "$LOAD_CPU")
+    s0=$(date +%s%N)
+    wrk_run "$DURATION" "$url" "$TMP/wrk.txt"
+    out=$(<"$TMP/wrk.txt")
+    s1=$(date +%s%N)
+    j1p=$(cpu_jiffies "$PROXY_CPU") j1l=$(cpu_jiffies "$LOAD_CPU")
+    others_ticks
+    c1=$(cpu_ticks "$pid") o1=$OT
+    echo "$out" >"$TMP/wrk-$t-$b.txt"
+    rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
+    p50=$(awk '$1 == "50%" { print $2 }' <<<"$out")
+    p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
+    [[ -n $rps && -n $p50 && -n $p99 ]] || { echo "$out" >&2; die "cannot parse wrk's output"; }
+    RPS[$t,$b]=$rps
+    P50[$t,$b]=$(to_ms "$p50")
+    P99[$t,$b]=$(to_ms "$p99")
+    ERR[$t,$b]=$(awk '/Non-2xx or 3xx responses:/ { n += $NF }
+                      /Socket errors:/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 }
+                      END { print n + 0 }' <<<"$out")
+    CPU[$t,$b]=$(awk -v c="$((c1 - c0))" -v hz="$CLK_TCK" -v ns="$((s1 - s0))" \
+        'BEGIN { printf "%.0f%%", 100 * (c / hz) / (ns / 1e9) }')
+    BUSYP[$t,$b]=$(busy_pct "$j0p" "$j1p")
+    BUSYL[$t,$b]=$(busy_pct "$j0l" "$j1l")
+    OTHER[$t,$b]=$(other_pct "$o0" "$o1" "$((s1 - s0))" "$(cores_of "$t")")
+}
+
+NOISY=0
 for b in "${BYTES[@]}"; do
     for t in "${TARGETS[@]}"; do
-        url=$(url_of "$t" "$b")
-        log "$(label "$b") $t: warm-up $WARMUP, then $DURATION"
-        wrk_run "$WARMUP" "$url" >/dev/null
-        pid=$(pid_of "$t")
-        c0=$(cpu_ticks "$pid")
-        s0=$(date +%s%N)
-        out=$(wrk_run "$DURATION" "$url")
-        s1=$(date +%s%N)
-        c1=$(cpu_ticks "$pid")
-        echo "$out" >"$TMP/wrk-$t-$b.txt"
-        rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
-        p50=$(awk '$1 == "50%" { print $2 }' <<<"$out")
-        p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
-        [[ -n $rps && -n $p50 && -n $p99 ]] || { echo "$out" >&2; die "cannot parse wrk's output"; }
-        errs=$(awk '/Non-2xx or 3xx responses:/ { n += $NF }
-                    /Socket errors:/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 }
-                    END { print n + 0 }' <<<"$out")
-        RPS[$t,$b]=$rps
-        P50[$t,$b]=$(to_ms "$p50")
-        P99[$t,$b]=$(to_ms "$p99")
-        ERR[$t,$b]=$errs
-        CPU[$t,$b]=$(awk -v c="$((c1 - c0))" -v hz="$CLK_TCK" -v ns="$((s1 - s0))" \
-            'BEGIN { printf "%.0f%%", 100 * (c / hz) / (ns / 1e9) }')
+        for attempt in $(seq 0 "$RETRIES"); do
+            wait_quiet "$(cores_of "$t")"
+            log "$(label "$b") $t: warm-up $WARMUP, then $DURATION$( ((attempt == 0)) || echo " (attempt $((attempt + 1)))")"
+            measure "$t" "$b"
+            ((OTHER[$t,$b] <= OTHER_MAX)) && break
+            log "other programs used ${OTHER[$t,$b]}% of a core during the measurement"
+        done
+        ((OTHER[$t,$b] <= OTHER_MAX)) || NOISY=$((NOISY + 1))
     done
 done
 
@@ -376,15 +504,16 @@ report() {
     echo "# Archway vs nginx"
     echo
     echo "$(date -u '+%Y-%m-%d %H:%M UTC'), archway ${rev}${dirty:+ (crates/ modified)}, $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), ${ncpu} CPUs${cpu_model:+ ($cpu_model)}."
-    echo "Proxies pinned to CPU $PROXY_CPU with one worker; upstream nginx and wrk on CPU $LOAD_CPU."
+    echo "Proxies pinned to CPU $PROXY_CPU with one worker; upstream nginx and wrk on CPU $LOAD_CPU; all at priority (nice) $NICE."
     echo "wrk -t1 -c$CONNECTIONS -d$DURATION --latency (keep-alive), after a $WARMUP warm-up per target."
     echo
-    echo "| size | target | requests/s | p50 ms | p99 ms | errors | CPU of target |"
-    echo "|---:|:---|---:|---:|---:|---:|---:|"
+    echo "| size | target | requests/s | p50 ms | p99 ms | errors | target CPU | CPU $PROXY_CPU busy | CPU $LOAD_CPU busy | other programs |"
+    echo "|---:|:---|---:|---:|---:|---:|---:|---:|---:|---:|"
     for b in "${BYTES[@]}"; do
         for t in "${TARGETS[@]}"; do
-            printf '| %s | %s | %.0f | %s | %s | %s | %s |\n' "$(label "$b")" "$t" "${RPS[$t,$b]}" \
-                "${P50[$t,$b]}" "${P99[$t,$b]}" "${ERR[$t,$b]}" "${CPU[$t,$b]}"
+            printf '| %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %s%%%s |\n' "$(label "$b")" "$t" "${RPS[$t,$b]}" \
+                "${P50[$t,$b]}" "${P99[$t,$b]}" "${ERR[$t,$b]}" "${CPU[$t,$b]}" "${BUSYP[$t,$b]}" "${BUSYL[$t,$b]}" \
+                "${OTHER[$t,$b]}" "$( ((OTHER[$t,$b] <= OTHER_MAX)) || echo ' ⚠')"
         done
     done
     echo
@@ -406,10 +535,57 @@ report() {
     done
     echo
     echo "Target: archway ≥ 1.0× nginx's requests/s with a p99 no higher than nginx's."
-    echo "\"CPU of target\": CPU time of the target's processes over the run (100% = one core);"
-    echo "for direct, of the upstream nginx. Runs vary by about ±10%: compare within one run."
+    echo "\"target CPU\": CPU time of the target's own processes (100% = one core; for direct, the"
+    echo "upstream nginx). \"CPU n busy\": the whole core, whoever used it. A proxy whose target CPU"
+    echo "is well below 100% was held back by the load core (wrk + upstream); then requests/s per"
+    echo "target CPU (requests per core-second) tells which proxy is cheaper per request."
+    echo "\"other programs\": CPU that processes outside this benchmark used meanwhile (% of one core)."
+    if ((NOISY)); then
+        echo
+        echo "⚠ $NOISY measurement(s) shared the machine with other programs even after ${RETRIES} retries:"
+        echo "their numbers are not reliable. Rerun on a quiet machine."
+    fi
+    echo "Runs vary by about ±10%: compare within one run."
 }
 
 mkdir -p "$(dirname "$RESULTS")"
 report | tee "$RESULTS"
 log "written to $RESULTS"
+
+# --- optional: where archway spends its CPU --------------------------------------------------
+
+# PROFILE=1: one more load on archway (PROFILE_SIZE, default the middle size) under
+# `perf record -e cpu-clock` (a software clock: works where VMs hide hardware counters).
+if [[ ${PROFILE:-0} == 1 ]]; then
+    if ! command -v perf >/dev/null 2>&1; then
+        log "PROFILE=1 needs perf (apt-get install linux-perf); skipped"
+        exit 0
+    fi
+    pb=$(to_bytes "${PROFILE_SIZE:-${BYTES[$((${#BYTES[@]} / 2))]}}")
+    [[ -f $TMP/www/$pb ]] || die "PROFILE_SIZE $pb is not one of SIZES"
+    pdur=${DURATION%s}
+    [[ $pdur =~ ^[0-9]+$ ]] || pdur=10
+    prof=$(dirname "$RESULTS")/profile-archway.txt
+    log "profiling archway at $(label "$pb") for ${pdur}s"
+    taskset -c "$LOAD_CPU" perf record -q -e cpu-clock -F 999 --call-graph dwarf,8192 \
+        -o "$TMP/perf.data" -p "$ARCHWAY_PID" -- sleep "$pdur" 2>"$TMP/perf.log" &
+    perf_pid=$!
+    wrk_run "${pdur}s" "$(url_of archway "$pb")" /dev/null
+    wait "$perf_pid" || { cat "$TMP/perf.log" >&2; die "perf record failed"; }
+    {
+        echo "# archway under load: $(label "$pb") responses, wrk -c$CONNECTIONS, perf -e cpu-clock"
+        echo
+        echo "## Self time by binary (kernel: syscalls and loopback TCP)"
+        perf report -i "$TMP/perf.data" --stdio --no-children --sort dso -g none 2>/dev/null |
+            grep -v '^#' | sed '/^$/d'
+        echo
+        echo "## Self time by symbol"
+        perf report -i "$TMP/perf.data" --stdio --no-children --sort dso,sym -g none \
+            --percent-limit 0.3 2>/dev/null | grep -v '^#' | sed '/^$/d'
+        echo
+        echo "## Inclusive time (self + callees) by symbol"
+        perf report -i "$TMP/perf.data" --stdio --children --sort sym -g none \
+            --percent-limit 2 2>/dev/null | grep -v '^#' | sed '/^$/d' | cut -c1-200
+    } >"$prof"
+    log "profile written to $prof"
+fi

@@ -1,5 +1,6 @@
 //! What a request's phases learn, carried from phase to phase and into the access log.
 
+use crate::headers::Forwarded;
 use crate::path::{RequestPath, SegmentsView};
 use crate::router::Capture;
 use crate::snapshot::{CompiledRoute, CompiledStage};
@@ -76,6 +77,8 @@ impl Latency {
 pub struct RequestContext {
     pub request_id: RequestId,
     pub conn: ConnInfo,
+    /// The connection's `X-Forwarded-*` values.
+    pub forwarded: Arc<Forwarded>,
     pub started: Instant,
     pub request_time: SystemTime,
     pub method: http::Method,
@@ -94,10 +97,16 @@ pub struct RequestContext {
 }
 
 impl RequestContext {
-    pub fn new(conn: ConnInfo, method: http::Method, version: http::Version) -> RequestContext {
+    pub fn new(
+        conn: ConnInfo,
+        forwarded: Arc<Forwarded>,
+        method: http::Method,
+        version: http::Version,
+    ) -> RequestContext {
         RequestContext {
             request_id: RequestId::new(),
             conn,
+            forwarded,
             started: Instant::now(),
             request_time: SystemTime::now(),
             method,

@@ -4,58 +4,79 @@
 use crate::context::ConnInfo;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
-static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
-static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 static X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
 
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+    )
+}
+
 /// Removes hop-by-hop headers, including those the message lists in `Connection`.
+/// One pass over the names finds them; the common message has none or only `connection`.
 pub fn strip_hop_by_hop(h: &mut HeaderMap) {
-    if let Some(conn) = h.get(header::CONNECTION) {
-        let named: Vec<HeaderName> = conn
-            .to_str()
-            .unwrap_or("")
-            .split(',')
-            .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
-            .collect();
-        for n in named {
-            h.remove(n);
-        }
+    if !h.keys().any(is_hop_by_hop) {
+        return;
     }
-    for n in [
-        &header::CONNECTION,
-        &KEEP_ALIVE,
-        &PROXY_CONNECTION,
-        &header::TE,
-        &header::TRAILER,
-        &header::TRANSFER_ENCODING,
-        &header::UPGRADE,
-        &header::PROXY_AUTHENTICATE,
-        &header::PROXY_AUTHORIZATION,
-    ] {
+    let mut remove: Vec<HeaderName> = h.keys().filter(|k| is_hop_by_hop(k)).cloned().collect();
+    for v in h.get_all(header::CONNECTION) {
+        remove.extend(
+            v.to_str()
+                .unwrap_or("")
+                .split(',')
+                .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok()),
+        );
+    }
+    for n in remove {
         h.remove(n);
     }
 }
 
+/// `X-Forwarded-*` values of one client connection, prepared once for all its requests.
+#[derive(Debug, Clone)]
+pub struct Forwarded {
+    ip: String,
+    ip_value: HeaderValue,
+    proto: HeaderValue,
+    port: HeaderValue,
+}
+
+impl Forwarded {
+    pub fn new(conn: &ConnInfo) -> Forwarded {
+        let ip = conn.peer.ip().to_string();
+        Forwarded {
+            ip_value: HeaderValue::from_str(&ip).unwrap_or(HeaderValue::from_static("unknown")),
+            ip,
+            proto: HeaderValue::from_static(if conn.tls { "https" } else { "http" }),
+            port: HeaderValue::from(conn.local.port()),
+        }
+    }
+}
+
 /// Sets `X-Forwarded-For` (appending the client to any list it sent), `-Proto` and `-Port`.
-pub fn set_forwarded(h: &mut HeaderMap, conn: &ConnInfo) {
-    let ip = conn.peer.ip().to_string();
+pub fn set_forwarded(h: &mut HeaderMap, f: &Forwarded) {
     let xff = match h.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
-        Some(prev) if !prev.trim().is_empty() => format!("{prev}, {ip}"),
-        _ => ip,
+        Some(prev) if !prev.trim().is_empty() => {
+            HeaderValue::from_str(&format!("{prev}, {}", f.ip)).ok()
+        }
+        _ => Some(f.ip_value.clone()),
     };
-    if let Ok(v) = HeaderValue::from_str(&xff) {
+    if let Some(v) = xff {
         h.insert(X_FORWARDED_FOR.clone(), v);
     }
-    h.insert(
-        X_FORWARDED_PROTO.clone(),
-        HeaderValue::from_static(if conn.tls { "https" } else { "http" }),
-    );
-    h.insert(
-        X_FORWARDED_PORT.clone(),
-        HeaderValue::from(conn.local.port()),
-    );
+    h.insert(X_FORWARDED_PROTO.clone(), f.proto.clone());
+    h.insert(X_FORWARDED_PORT.clone(), f.port.clone());
 }
 
 #[cfg(test)]

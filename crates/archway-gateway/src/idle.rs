@@ -13,30 +13,41 @@ use tokio::time::{Instant, Sleep};
 
 pub struct IdleIo<T> {
     inner: T,
-    timeout: Duration,
-    last: Instant,
+    /// Half the idle timeout: how often the connection is looked at.
+    tick: Duration,
+    /// Bytes moved since the last tick. A flag, not a timestamp, so that I/O never reads the
+    /// clock.
+    active: bool,
+    idle_ticks: u8,
     deadline: Pin<Box<Sleep>>,
 }
 
 impl<T> IdleIo<T> {
     pub fn new(inner: T, timeout: Duration) -> IdleIo<T> {
-        let now = Instant::now();
+        let tick = (timeout / 2).max(Duration::from_millis(1));
         IdleIo {
             inner,
-            timeout,
-            last: now,
-            deadline: Box::pin(tokio::time::sleep_until(now + timeout)),
+            tick,
+            active: false,
+            idle_ticks: 0,
+            deadline: Box::pin(tokio::time::sleep(tick)),
         }
     }
 
-    /// Err when the connection has been idle too long; otherwise keeps the timer armed.
+    /// Err once two ticks in a row saw no bytes: the connection then closes between one and
+    /// one and a half idle timeouts after its last byte. Otherwise keeps the timer armed.
     fn check(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
         while self.deadline.as_mut().poll(cx).is_ready() {
-            let due = self.last + self.timeout;
-            if Instant::now() >= due {
-                return Err(io::Error::new(io::ErrorKind::TimedOut, "connection idle"));
+            if std::mem::take(&mut self.active) {
+                self.idle_ticks = 0;
+            } else {
+                self.idle_ticks += 1;
+                if self.idle_ticks >= 2 {
+                    return Err(io::Error::new(io::ErrorKind::TimedOut, "connection idle"));
+                }
             }
-            self.deadline.as_mut().reset(due);
+            let next = Instant::now() + self.tick;
+            self.deadline.as_mut().reset(next);
         }
         Ok(())
     }
@@ -52,7 +63,7 @@ impl<T: Read + Unpin> Read for IdleIo<T> {
         let r = Pin::new(&mut this.inner).poll_read(cx, buf);
         match r {
             Poll::Ready(Ok(())) => {
-                this.last = Instant::now();
+                this.active = true;
                 Poll::Ready(Ok(()))
             }
             Poll::Pending => match this.check(cx) {
@@ -74,7 +85,7 @@ impl<T: Write + Unpin> Write for IdleIo<T> {
         let r = Pin::new(&mut this.inner).poll_write(cx, buf);
         match r {
             Poll::Ready(Ok(n)) => {
-                this.last = Instant::now();
+                this.active = true;
                 Poll::Ready(Ok(n))
             }
             Poll::Pending => match this.check(cx) {
@@ -93,7 +104,7 @@ impl<T: Write + Unpin> Write for IdleIo<T> {
         let this = self.get_mut();
         let r = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
         if let Poll::Ready(Ok(_)) = r {
-            this.last = Instant::now();
+            this.active = true;
         }
         r
     }

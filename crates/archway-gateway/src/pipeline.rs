@@ -42,6 +42,7 @@ use crate::access_log::LoggedBody;
 use crate::body::Body;
 use crate::context::{ConnInfo, RequestContext};
 use crate::error::GatewayError;
+use crate::headers::Forwarded;
 use crate::integrate;
 use crate::path::RequestPath;
 use crate::phase::{cors, payload, route, stage, validate};
@@ -51,15 +52,21 @@ use crate::Gateway;
 use archway_model::{GatewayResponseType, IntegrationType, Protocol, Settings};
 use http::{HeaderName, HeaderValue, Request, Response};
 use hyper::body::Incoming;
+use std::sync::Arc;
 
 static X_AMZN_REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
 static APIGW_REQUEST_ID: HeaderName = HeaderName::from_static("apigw-requestid");
 
 /// Serves one request. Never fails: every error becomes its gateway response.
-pub async fn handle(gw: &Gateway, conn: ConnInfo, req: Request<Incoming>) -> Response<LoggedBody> {
+pub async fn handle(
+    gw: &Gateway,
+    conn: ConnInfo,
+    forwarded: Arc<Forwarded>,
+    req: Request<Incoming>,
+) -> Response<LoggedBody> {
     // The snapshot this request runs on from start to finish, whatever reloads happen.
     let snapshot = gw.snapshot();
-    let mut ctx = RequestContext::new(conn, req.method().clone(), req.version());
+    let mut ctx = RequestContext::new(conn, forwarded, req.method().clone(), req.version());
     let origin = req.headers().get(http::header::ORIGIN).cloned();
     let mut resp = match run(gw, &snapshot, &mut ctx, req).await {
         Ok(r) => r,
@@ -133,14 +140,24 @@ async fn run(
     }
 
     match (integration.kind, body) {
-        (IntegrationType::HttpProxy, payload::RequestBody::Stream(b)) => {
-            integrate::http_proxy::call(&gw.upstream, integration, ctx, parts, b).await
+        (IntegrationType::HttpProxy, body) => {
+            let body = match body {
+                payload::RequestBody::Stream(b) => b,
+                payload::RequestBody::Buffered(b) => Body::full(b),
+            };
+            integrate::http_proxy::call(&gw.upstream, integration, ctx, parts, body).await
         }
-        (IntegrationType::HttpProxy, payload::RequestBody::Buffered(b)) => {
-            integrate::http_proxy::call(&gw.upstream, integration, ctx, parts, Body::full(b)).await
-        }
+        // Boxed so that the plain proxy path's future stays small (it is moved on every poll
+        // hand-off); templates and buffering make this one large.
         (IntegrationType::Http, payload::RequestBody::Buffered(b)) => {
-            integrate::http::call(&gw.upstream, integration, ctx, parts, b).await
+            Box::pin(integrate::http::call(
+                &gw.upstream,
+                integration,
+                ctx,
+                parts,
+                b,
+            ))
+            .await
         }
         (IntegrationType::Mock, payload::RequestBody::Buffered(b)) => {
             integrate::mock::call(integration, ctx, &parts, b)

@@ -11,7 +11,7 @@
 
 use crate::path::SegmentsView;
 use archway_model::{RouteKey, RouteMethod, Segment};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// A route index into the compiled stage's route list.
 pub type RouteId = u32;

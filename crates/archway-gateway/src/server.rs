@@ -11,6 +11,7 @@
 //! another worker's last requests. See `docs/lifecycle.md`.
 
 use crate::context::ConnInfo;
+use crate::headers::Forwarded;
 use crate::idle::IdleIo;
 use crate::tls::CertStore;
 use crate::{pipeline, Gateway};
@@ -200,9 +201,11 @@ async fn worker(
             tls: is_tls,
         };
         let svc_gw = gw.clone();
+        let forwarded = Arc::new(Forwarded::new(&conn_info));
         let svc = service_fn(move |req| {
             let gw = svc_gw.clone();
-            async move { Ok::<_, Infallible>(pipeline::handle(&gw, conn_info, req).await) }
+            let forwarded = forwarded.clone();
+            async move { Ok::<_, Infallible>(pipeline::handle(&gw, conn_info, forwarded, req).await) }
         });
         let builder = builder.clone();
         if is_tls {

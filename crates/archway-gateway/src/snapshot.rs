@@ -16,7 +16,7 @@ use archway_model::{
 use http::uri::{Authority, Scheme};
 use http::HeaderValue;
 use indexmap::IndexMap;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -152,7 +152,7 @@ impl GatewayResponses {
     fn new(list: &[GatewayResponse]) -> GatewayResponses {
         let explicit: HashMap<GatewayResponseType, Arc<GatewayResponse>> =
             list.iter().map(|g| (g.kind, Arc::new(g.clone()))).collect();
-        let mut by_type = HashMap::new();
+        let mut by_type = HashMap::default();
         for t in GatewayResponseType::ALL {
             if let Some(g) = explicit.get(t).or_else(|| explicit.get(&t.family())) {
                 by_type.insert(*t, g.clone());
@@ -171,9 +171,9 @@ impl Snapshot {
     /// Compiles a validated model. Errors name the API, stage and route.
     pub fn compile(model: &Model) -> Result<Snapshot, Vec<String>> {
         let mut errors = Vec::new();
-        let mut apis_by_id = HashMap::new();
+        let mut apis_by_id = HashMap::default();
         for api in &model.apis {
-            let mut stages = HashMap::new();
+            let mut stages = HashMap::default();
             let mut default_stage = None;
             let id: Arc<str> = api.id.as_str().into();
             for stage in &api.stages {
@@ -208,7 +208,7 @@ impl Snapshot {
                 }),
             );
         }
-        let mut domains = HashMap::new();
+        let mut domains = HashMap::default();
         for d in &model.domain_names {
             let mut mappings = Vec::new();
             for m in &d.base_path_mappings {

@@ -82,6 +82,9 @@ pub struct ApiConfig {
     pub gateway_responses: IndexMap<Spanned<String>, GatewayResponseConfig>,
     /// Stage name → stage. An HTTP API's `$default` stage serves at the root.
     pub stages: IndexMap<Spanned<String>, StageConfig>,
+    /// An OpenAPI 3 / Swagger 2 document (JSON or YAML, relative to this file) that defines the
+    /// API's routes, models, validators, gateway responses and CORS; `routes` must then be empty.
+    pub openapi: Option<Spanned<String>>,
     /// Model name → JSON Schema (draft 4, as AWS uses) for request bodies (REST APIs).
     pub models: IndexMap<Spanned<String>, serde_json::Value>,
     /// Validator name → what it checks (REST APIs).

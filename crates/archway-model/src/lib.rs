@@ -20,3 +20,4 @@ pub mod validate;
 pub use gateway_response::GatewayResponseType;
 pub use model::*;
 pub use route::{PathTemplate, RouteKey, RouteMethod, Segment};
+pub mod load;

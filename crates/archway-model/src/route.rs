@@ -208,6 +208,30 @@ impl RouteKey {
     }
 }
 
+/// What a route key matches regardless of its parameter names: two keys with the same shape
+/// match the same requests (`GET /a/{x}` and `GET /a/{y}`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RouteShape(Option<RouteMethod>, Vec<Option<String>>);
+
+impl RouteKey {
+    pub fn shape(&self) -> RouteShape {
+        match self {
+            RouteKey::Default => RouteShape(None, Vec::new()),
+            RouteKey::Route { method, path } => RouteShape(
+                Some(*method),
+                path.segments
+                    .iter()
+                    .map(|s| match s {
+                        Segment::Literal(l) => Some(l.clone()),
+                        Segment::Param(_) => None,
+                        Segment::Greedy(_) => Some("{+}".to_string()),
+                    })
+                    .collect(),
+            ),
+        }
+    }
+}
+
 impl fmt::Display for RouteKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -4,7 +4,7 @@
 use crate::config::*;
 use crate::gateway_response::GatewayResponseType;
 use crate::model::*;
-use crate::route::{RouteKey, RouteMethod, Segment};
+use crate::route::{RouteKey, RouteMethod, RouteShape};
 use crate::source::{self, Diagnostic, Severity, Spanned};
 use crate::template::Template;
 use indexmap::IndexMap;
@@ -326,6 +326,8 @@ impl Validator<'_> {
                 None
             }
             Some(n) => Some(n.value.clone()),
+            // The document's title names an API imported from OpenAPI.
+            None if a.openapi.is_some() => None,
             None => {
                 self.missing(a, "name");
                 None
@@ -425,8 +427,7 @@ impl Validator<'_> {
         }
 
         let mut routes: Vec<Route> = Vec::new();
-        let mut shapes: HashMap<(Option<RouteMethod>, Vec<Option<String>>), String> =
-            HashMap::new();
+        let mut shapes: HashMap<RouteShape, String> = HashMap::new();
         for (key, rc) in &a.routes {
             let parsed = match RouteKey::parse(&key.value) {
                 Ok(k) => k,
@@ -442,20 +443,7 @@ impl Validator<'_> {
                 );
                 continue;
             }
-            let shape = match &parsed {
-                RouteKey::Default => (None, vec![]),
-                RouteKey::Route { method, path } => (
-                    Some(*method),
-                    path.segments
-                        .iter()
-                        .map(|s| match s {
-                            Segment::Literal(l) => Some(l.clone()),
-                            Segment::Param(_) => None,
-                            Segment::Greedy(_) => Some("{+}".to_string()),
-                        })
-                        .collect(),
-                ),
-            };
+            let shape = parsed.shape();
             if let Some(other) = shapes.insert(shape, key.value.clone()) {
                 self.error(
                     key,
@@ -536,21 +524,87 @@ impl Validator<'_> {
                 );
             }
         }
+        let imported = a.openapi.as_ref().and_then(|o| {
+            let path = self.path(o);
+            let file = path.display().to_string();
+            let text = match std::fs::read_to_string(&path) {
+                Ok(t) => t,
+                Err(e) => {
+                    self.error(o, format!("cannot read `{file}`: {e}"));
+                    return None;
+                }
+            };
+            match crate::load::import_served(
+                &file,
+                &text,
+                protocol.unwrap_or(Protocol::Rest),
+                crate::openapi::BasePathMode::Ignore,
+            ) {
+                Ok((api, warnings)) => {
+                    self.diags.extend(warnings);
+                    Some(api)
+                }
+                Err(diags) => {
+                    self.diags.extend(diags);
+                    None
+                }
+            }
+        });
+        if a.openapi.is_some() && imported.is_none() {
+            return None;
+        }
+        let name = name.or_else(|| imported.as_ref().map(|i| i.name.clone()));
+        let id = id.or_else(|| name.as_deref().map(derive_id));
         let (name, protocol, id) = (name?, protocol?, id?);
-        let definition = Arc::new(ApiDefinition {
-            routes,
-            gateway_responses,
-            binary_media_types: a
-                .binary_media_types
-                .iter()
-                .map(|t| t.value.clone())
-                .collect(),
-            max_payload_bytes: a.max_payload_bytes.as_ref().map(|m| m.value),
-            models,
-            request_validators,
-            default_request_validator: a.request_validator.as_ref().map(|v| v.value.clone()),
-            cors,
-            ..Default::default()
+        let definition = Arc::new(match imported {
+            // The file's own routes, models, validators and gateway responses add to the
+            // document's; its CORS and payload limit override the document's.
+            Some(i) => {
+                let mut def = i.definition;
+                for r in routes {
+                    if def.routes.iter().any(|d| d.key.shape() == r.key.shape()) {
+                        if let Some(o) = &a.openapi {
+                            self.error(
+                                o,
+                                format!("route `{}` is in the OpenAPI document too", r.key),
+                            );
+                        }
+                        continue;
+                    }
+                    def.routes.push(r);
+                }
+                def.models.extend(models);
+                def.request_validators.extend(request_validators);
+                if a.request_validator.is_some() {
+                    def.default_request_validator =
+                        a.request_validator.as_ref().map(|v| v.value.clone());
+                }
+                def.gateway_responses.extend(gateway_responses);
+                if cors.is_some() {
+                    def.cors = cors;
+                }
+                def.binary_media_types
+                    .extend(a.binary_media_types.iter().map(|t| t.value.clone()));
+                if let Some(m) = &a.max_payload_bytes {
+                    def.max_payload_bytes = Some(m.value);
+                }
+                def
+            }
+            None => ApiDefinition {
+                routes,
+                gateway_responses,
+                binary_media_types: a
+                    .binary_media_types
+                    .iter()
+                    .map(|t| t.value.clone())
+                    .collect(),
+                max_payload_bytes: a.max_payload_bytes.as_ref().map(|m| m.value),
+                models,
+                request_validators,
+                default_request_validator: a.request_validator.as_ref().map(|v| v.value.clone()),
+                cors,
+                ..Default::default()
+            },
         });
         let stages = a
             .stages
@@ -1148,12 +1202,12 @@ pub fn derive_id(name: &str) -> String {
 }
 
 /// `'value'` → `value`.
-fn static_value(s: &str) -> Option<&str> {
+pub(crate) fn static_value(s: &str) -> Option<&str> {
     s.strip_prefix('\'').and_then(|v| v.strip_suffix('\''))
 }
 
 /// `method.request.{location}.{name}`.
-fn method_param(s: &str) -> Option<(ParamLocation, &str)> {
+pub(crate) fn method_param(s: &str) -> Option<(ParamLocation, &str)> {
     let rest = s.strip_prefix("method.request.")?;
     let (loc, name) = rest.split_once('.')?;
     if name.is_empty() {
@@ -1162,13 +1216,13 @@ fn method_param(s: &str) -> Option<(ParamLocation, &str)> {
     Some((ParamLocation::parse(loc)?, name))
 }
 
-fn valid_header_name(h: &str) -> bool {
+pub(crate) fn valid_header_name(h: &str) -> bool {
     !h.is_empty()
         && h.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
-fn valid_header_value(v: &str) -> bool {
+pub(crate) fn valid_header_value(v: &str) -> bool {
     v.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
 }
 

@@ -75,6 +75,14 @@ fn create_named_files(v: &Value, dir: &Path) {
                     }
                     fs::write(&p, "").expect("write");
                 }
+                if let ("openapi", Value::String(p)) = (k.as_str(), x) {
+                    // A document with one route that does not collide with the sink's own.
+                    let doc = r#"{"openapi": "3.0.1", "info": {"title": "petstore", "version": "1"},
+                        "paths": {"/from-openapi": {"get": {"x-amazon-apigateway-integration":
+                        {"type": "mock", "requestTemplates": {"application/json": "{\"statusCode\": 200}"},
+                         "responses": {"default": {"statusCode": "200"}}}}}}}"#;
+                    fs::write(dir.join(p), doc).expect("write");
+                }
                 create_named_files(x, dir);
             }
         }
@@ -787,7 +795,8 @@ fn schema_and_loader_agree_on_values() {
         ("tls certFile without keyFile", false, vec![rm("/server/tls/keyFile")]),
         ("tls keyFile without certFile", false, vec![rm("/server/tls/certFile")]),
         ("tls certificate only on the domain", true, vec![rm("/server/tls/certFile"), rm("/server/tls/keyFile")]),
-        ("api without name", false, vec![rm(&format!("{api}/name"))]),
+        ("api without name or openapi", false, vec![rm(&format!("{api}/name")), rm(&format!("{api}/openapi"))]),
+        ("api named by its openapi document", true, vec![rm(&format!("{api}/name"))]),
         ("api name empty", false, vec![s(&format!("{api}/name"), json!(""))]),
         ("api name blank", false, vec![s(&format!("{api}/name"), json!("   "))]),
         ("api without protocol", false, vec![rm(&format!("{api}/protocol"))]),

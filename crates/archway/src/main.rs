@@ -28,13 +28,51 @@ struct Cli {
 enum Command {
     /// Run the gateway.
     Serve(ServeArgs),
-    /// Check a config file and print every problem with file, line and field.
+    /// Check a config file or an OpenAPI document and print every problem with file, line and
+    /// field.
     Validate {
-        /// The file to check (archway.yaml).
+        /// The file to check: archway.yaml, or an OpenAPI 3 / Swagger 2 document.
         file: PathBuf,
+        /// For an OpenAPI document: the kind of API it describes.
+        #[arg(long, value_enum, default_value_t = ApiType::Rest)]
+        api_type: ApiType,
     },
+    /// Write an API as an OpenAPI document with its x-amazon-apigateway extensions.
+    Export(ExportArgs),
     #[command(flatten)]
     Admin(cli::AdminCommand),
+}
+
+/// REST API or HTTP API.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApiType {
+    Rest,
+    Http,
+}
+
+impl ApiType {
+    pub fn protocol(self) -> archway_model::Protocol {
+        match self {
+            ApiType::Rest => archway_model::Protocol::Rest,
+            ApiType::Http => archway_model::Protocol::Http,
+        }
+    }
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ExportArgs {
+    /// The config file that declares the API.
+    #[arg(long, short)]
+    pub config: PathBuf,
+    /// The API's name or id.
+    #[arg(long)]
+    pub api: String,
+    /// Export what this stage serves (its deployment); default: the working definition.
+    #[arg(long)]
+    pub stage: Option<String>,
+    /// `oas30` or `swagger2`.
+    #[arg(long, default_value = "oas30")]
+    pub format: String,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -43,6 +81,19 @@ pub struct ServeArgs {
     /// to the file).
     #[arg(long, short)]
     pub config: Option<PathBuf>,
+    /// Serve an OpenAPI 3 / Swagger 2 document (JSON or YAML) directly, as the only API.
+    #[arg(long, conflicts_with = "config")]
+    pub openapi: Option<PathBuf>,
+    /// With --openapi: the kind of API the document describes.
+    #[arg(long, value_enum, default_value_t = ApiType::Rest, requires = "openapi")]
+    pub api_type: ApiType,
+    /// With --openapi: the stage it is served on.
+    #[arg(long, default_value = "prod", requires = "openapi")]
+    pub stage: String,
+    /// With --openapi: what the document's base path does to routes, as AWS's import
+    /// parameter: ignore, prepend or split.
+    #[arg(long, default_value = "ignore", requires = "openapi")]
+    pub basepath: String,
     /// Client listener address (HTTP/1.1 and h2c); overrides `server.listen`.
     #[arg(long)]
     pub listen: Option<SocketAddr>,
@@ -61,7 +112,8 @@ pub struct ServeArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Validate { file } => validate(&file),
+        Command::Validate { file, api_type } => validate(&file, api_type),
+        Command::Export(args) => export(&args),
         Command::Admin(cmd) => match cli::run(cmd) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -91,8 +143,17 @@ fn init_tracing() {
         .init();
 }
 
-fn validate(file: &std::path::Path) -> ExitCode {
-    let loaded = archway_model::validate::load_config_file(file);
+fn validate(file: &std::path::Path, api_type: ApiType) -> ExitCode {
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    let loaded = if archway_model::load::looks_like_openapi(&text) {
+        let opts = archway_model::load::OpenApiServe {
+            protocol: api_type.protocol(),
+            ..Default::default()
+        };
+        archway_model::load::load_openapi_file(file, &opts)
+    } else {
+        archway_model::validate::load_config_file(file)
+    };
     let errors = loaded.errors().count();
     for d in &loaded.diagnostics {
         println!("{d}");
@@ -116,4 +177,42 @@ fn validate(file: &std::path::Path) -> ExitCode {
     }
     println!("{}: ok", file.display());
     ExitCode::SUCCESS
+}
+
+fn export(args: &ExportArgs) -> ExitCode {
+    let Some(format) = archway_model::openapi::ExportFormat::parse(&args.format) else {
+        eprintln!("archway: --format must be oas30 or swagger2");
+        return ExitCode::FAILURE;
+    };
+    let model = match archway_model::validate::load_config_file(&args.config).into_result() {
+        Ok((m, _)) => m,
+        Err(diags) => {
+            for d in diags {
+                eprintln!("{d}");
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    let Some(api) = model
+        .apis
+        .iter()
+        .find(|a| a.name == args.api || a.id == args.api)
+    else {
+        eprintln!("archway: no API is named `{}`", args.api);
+        return ExitCode::FAILURE;
+    };
+    match archway_model::openapi::export_api(api, args.stage.as_deref(), format) {
+        Some(doc) => {
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+        None => {
+            eprintln!(
+                "archway: API `{}` has no stage `{}`",
+                api.name,
+                args.stage.as_deref().unwrap_or("")
+            );
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -6,6 +6,8 @@ use anyhow::{bail, Context};
 use archway_control::ControlPlane;
 use archway_gateway::tls::{CertStore, Certificates};
 use archway_gateway::{Gateway, Server, ServerOptions, Snapshot};
+use archway_model::load::{load_openapi_file, OpenApiServe};
+use archway_model::openapi::BasePathMode;
 use archway_model::validate::load_config_file;
 use archway_model::Model;
 use notify::Watcher;
@@ -20,8 +22,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             args.data_dir.display()
         )
     })?;
-    let model = match &args.config {
-        Some(path) => load(path)?,
+    let source = Source::of(&args)?;
+    let model = match &source {
+        Some(src) => load(src)?,
         None => Model::default(),
     };
     let snapshot = compile(&model)?;
@@ -52,14 +55,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     // snapshot before the first request is accepted.
     let store = archway_store::SqliteStore::open(&args.data_dir)
         .with_context(|| format!("cannot open the store in {}", args.data_dir.display()))?;
-    let (credentials, source) = archway_control::credentials::load_or_create(&args.data_dir)
+    let (credentials, key_source) = archway_control::credentials::load_or_create(&args.data_dir)
         .with_context(|| {
             format!(
                 "cannot read or write {}",
                 archway_control::credentials::path(&args.data_dir).display()
             )
         })?;
-    if source == archway_control::credentials::Source::Generated {
+    if key_source == archway_control::credentials::Source::Generated {
         // The one time the secret is shown: the operator needs it to sign admin requests.
         eprintln!(
             "archway: generated an admin key (also in {}):\narchway:   access key id:     {}\narchway:   secret access key: {}",
@@ -100,12 +103,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             let _ = admin_stopped.await;
         },
     ));
-    rt.block_on(lifecycle(
-        args.config.as_deref(),
-        &control,
-        &cert_store,
-        &opts,
-    ))?;
+    rt.block_on(lifecycle(source.as_ref(), &control, &cert_store, &opts))?;
     let _ = stop_admin.send(());
     let _ = rt.block_on(admin);
     eprintln!("archway: draining");
@@ -114,8 +112,40 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn load(path: &Path) -> anyhow::Result<Model> {
-    match load_config_file(path).into_result() {
+/// Where the model comes from: `--config` or `--openapi`.
+enum Source {
+    Config(PathBuf),
+    OpenApi(PathBuf, OpenApiServe),
+}
+
+impl Source {
+    fn of(args: &ServeArgs) -> anyhow::Result<Option<Source>> {
+        if let Some(p) = &args.openapi {
+            let base_path = BasePathMode::parse(&args.basepath)
+                .ok_or_else(|| anyhow::anyhow!("--basepath must be ignore, prepend or split"))?;
+            let opts = OpenApiServe {
+                protocol: args.api_type.protocol(),
+                stage: args.stage.clone(),
+                base_path,
+            };
+            return Ok(Some(Source::OpenApi(p.clone(), opts)));
+        }
+        Ok(args.config.clone().map(Source::Config))
+    }
+
+    fn path(&self) -> &Path {
+        match self {
+            Source::Config(p) | Source::OpenApi(p, _) => p,
+        }
+    }
+}
+
+fn load(src: &Source) -> anyhow::Result<Model> {
+    let (path, loaded) = match src {
+        Source::Config(p) => (p, load_config_file(p)),
+        Source::OpenApi(p, opts) => (p, load_openapi_file(p, opts)),
+    };
+    match loaded.into_result() {
         Ok((model, warnings)) => {
             for w in warnings {
                 tracing::warn!("{w}");
@@ -137,7 +167,7 @@ fn compile(model: &Model) -> anyhow::Result<Snapshot> {
 
 /// Waits for signals and file changes; returns when it is time to drain.
 async fn lifecycle(
-    config: Option<&Path>,
+    config: Option<&Source>,
     gateway: &ControlPlane,
     certs: &CertStore,
     opts: &ServerOptions,
@@ -148,7 +178,7 @@ async fn lifecycle(
     let (tx, mut changed) = tokio::sync::mpsc::unbounded_channel::<()>();
     // Watch the folder, not the file: editors replace files by renaming.
     let _watcher = match config {
-        Some(path) => watch(path, tx)
+        Some(src) => watch(src.path(), tx)
             .map_err(|e| tracing::warn!(error = %e, "not watching the config file"))
             .ok(),
         None => None,
@@ -195,17 +225,18 @@ fn watch(
 }
 
 fn reload(
-    config: Option<&Path>,
+    config: Option<&Source>,
     gateway: &ControlPlane,
     certs: &CertStore,
     opts: &ServerOptions,
     why: &str,
 ) {
-    let Some(path) = config else {
+    let Some(src) = config else {
         tracing::info!("{why}: no config file to reload");
         return;
     };
-    let model = match load(path) {
+    let path = src.path();
+    let model = match load(src) {
         Ok(m) => m,
         Err(e) => {
             tracing::error!("{why}: {e:#}; still serving the previous config");

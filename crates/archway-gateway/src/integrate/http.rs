@@ -123,7 +123,7 @@ pub async fn call(
     if let Some(ct) = out_type.and_then(|c| HeaderValue::from_str(&c).ok()) {
         headers.insert(header::CONTENT_TYPE, ct);
     }
-    set_forwarded(&mut headers, &ctx.conn);
+    set_forwarded(&mut headers, &ctx.forwarded);
     apply_header_parameters(integration, ctx, &parts, &mut headers);
 
     let mut req = Request::new(Body::full(out_body));

@@ -30,7 +30,7 @@ pub async fn call(
     let mut headers = std::mem::take(&mut parts.headers);
     strip_hop_by_hop(&mut headers);
     headers.insert(header::HOST, target.host_header.clone());
-    set_forwarded(&mut headers, &ctx.conn);
+    set_forwarded(&mut headers, &ctx.forwarded);
     super::http::apply_header_parameters(integration, ctx, &parts, &mut headers);
     let mut req = Request::new(body);
     *req.method_mut() = integration.method.clone().unwrap_or(parts.method);

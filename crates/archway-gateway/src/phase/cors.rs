@@ -60,11 +60,17 @@ impl CompiledCors {
             .any(|allowed| allowed.eq_ignore_ascii_case(o))
     }
 
+    /// Whether the answer names the request's origin (and so varies by `Origin`) rather
+    /// than `*`.
+    fn echoes_origin(&self) -> bool {
+        !self.any_origin || self.allow_credentials
+    }
+
     fn allow_origin_value(&self, origin: &HeaderValue) -> HeaderValue {
-        if self.any_origin && !self.allow_credentials {
-            HeaderValue::from_static("*")
-        } else {
+        if self.echoes_origin() {
             origin.clone()
+        } else {
+            HeaderValue::from_static("*")
         }
     }
 }
@@ -116,7 +122,7 @@ pub fn preflight(
             HeaderValue::from_static("true"),
         );
     }
-    if !cors.any_origin || cors.allow_credentials {
+    if cors.echoes_origin() {
         h.append(header::VARY, HeaderValue::from_static("Origin"));
     }
     Some(resp)
@@ -140,7 +146,7 @@ pub fn decorate(cors: &CompiledCors, origin: Option<&HeaderValue>, out: &mut Hea
             HeaderValue::from_static("true"),
         );
     }
-    if !cors.any_origin || cors.allow_credentials {
+    if cors.echoes_origin() {
         out.append(header::VARY, HeaderValue::from_static("Origin"));
     }
 }

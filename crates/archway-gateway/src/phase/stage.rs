@@ -84,5 +84,9 @@ pub fn request_host(req: &http::request::Parts) -> String {
     } else {
         raw.rsplit_once(':').map_or(raw, |(h, _)| h)
     };
-    no_port.to_ascii_lowercase()
+    if no_port.bytes().any(|b| b.is_ascii_uppercase()) {
+        no_port.to_ascii_lowercase()
+    } else {
+        no_port.to_string()
+    }
 }

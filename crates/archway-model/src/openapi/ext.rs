@@ -6,6 +6,7 @@ use crate::gateway_response::GatewayResponseType;
 use crate::model::*;
 use crate::route::RouteMethod;
 use crate::template::Template;
+use crate::validate::{method_param, static_value, valid_header_name, valid_header_value};
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
 use std::time::Duration;
@@ -42,30 +43,6 @@ pub(crate) fn unknown_extensions(
             );
         }
     }
-}
-
-/// `'value'` → `value`.
-fn static_value(s: &str) -> Option<&str> {
-    s.strip_prefix('\'').and_then(|v| v.strip_suffix('\''))
-}
-
-/// `method.request.{path|querystring|header}.NAME`.
-fn method_param(s: &str) -> Option<(ParamLocation, &str)> {
-    let (loc, name) = s.strip_prefix("method.request.")?.split_once('.')?;
-    if name.is_empty() {
-        return None;
-    }
-    Some((ParamLocation::parse(loc)?, name))
-}
-
-fn valid_header_name(h: &str) -> bool {
-    !h.is_empty()
-        && h.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
-
-fn valid_header_value(v: &str) -> bool {
-    v.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
 }
 
 /// A status code written as `"200"` or `200`.

@@ -498,7 +498,7 @@ impl<'a, 'c> Importer<'a, 'c> {
                 None => String::new(),
             },
         };
-        let mut seen: HashMap<Shape, (String, String)> = HashMap::new();
+        let mut seen: HashMap<crate::route::RouteShape, (String, String)> = HashMap::new();
         // REST: one variable segment per position (`/pets/{id}` and `/pets/{petId}` cannot both
         // exist, as in API Gateway's resource tree).
         let mut variables: HashMap<Vec<Option<String>>, (String, String)> = HashMap::new();
@@ -570,7 +570,7 @@ impl<'a, 'c> Importer<'a, 'c> {
                         path: t.clone(),
                     },
                 };
-                let shape = route_shape(&key);
+                let shape = RouteKey::shape(&key);
                 if let Some((other_key, other_at)) = seen.get(&shape) {
                     self.ctx.error(
                         &op_at,
@@ -1148,26 +1148,5 @@ fn url_path(url: &str) -> String {
             None => String::new(),
         },
         None => without_query.to_string(),
-    }
-}
-
-/// The requests a route matches: its method and segments, parameter names left out
-/// (`None` for a parameter, `{+}` for a greedy one).
-type Shape = (Option<RouteMethod>, Vec<Option<String>>);
-
-fn route_shape(key: &RouteKey) -> Shape {
-    match key {
-        RouteKey::Default => (None, Vec::new()),
-        RouteKey::Route { method, path } => (
-            Some(*method),
-            path.segments
-                .iter()
-                .map(|s| match s {
-                    Segment::Literal(l) => Some(l.clone()),
-                    Segment::Param(_) => None,
-                    Segment::Greedy(_) => Some("{+}".to_string()),
-                })
-                .collect(),
-        ),
     }
 }
