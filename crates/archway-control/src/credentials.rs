@@ -72,8 +72,12 @@ pub fn from_env() -> Option<Credentials> {
 /// sees half a file and the secret is never readable by others, even for a moment).
 pub fn write(data_dir: &Path, c: &Credentials) -> std::io::Result<()> {
     let target = path(data_dir);
-    let tmp = data_dir.join(format!(".{FILE_NAME}.tmp"));
-    let _ = std::fs::remove_file(&tmp);
+    // A name of its own, so that two servers starting on one folder never share a temporary.
+    let tmp = data_dir.join(format!(
+        ".{FILE_NAME}.{}.{}.tmp",
+        std::process::id(),
+        crate::docs::new_id()
+    ));
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -82,14 +86,17 @@ pub fn write(data_dir: &Path, c: &Credentials) -> std::io::Result<()> {
         opts.mode(0o600);
     }
     let mut f = opts.open(&tmp)?;
-    writeln!(
+    let written = writeln!(
         f,
         "# Archway admin API key (SigV4, service apigateway, any region)\n[default]\naws_access_key_id = {}\naws_secret_access_key = {}",
         c.access_key_id, c.secret_access_key
-    )?;
-    f.sync_all()?;
+    )
+    .and_then(|_| f.sync_all());
     drop(f);
-    std::fs::rename(&tmp, &target)?;
+    if let Err(e) = written.and_then(|_| std::fs::rename(&tmp, &target)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
