@@ -296,6 +296,8 @@ async fn no_acknowledged_admin_write_is_lost_to_kill_9() {
     let mut rng = Lcg(0x5eed);
     // stage name → deployment id, for every acknowledged write.
     let acked: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    // Every acknowledged deployment, including those whose stage write was cut off.
+    let acked_deps: Arc<Mutex<Vec<String>>> = Arc::default();
     let mut api = String::new();
     for round in 0..4 {
         let mut p = serve(&data);
@@ -328,6 +330,12 @@ async fn no_acknowledged_admin_write_is_lost_to_kill_9() {
                 .as_array()
                 .unwrap()
                 .clone();
+            for dep in acked_deps.lock().unwrap().iter() {
+                assert!(
+                    deployments.iter().any(|d| d["id"] == dep.as_str()),
+                    "round {round}: acknowledged deployment {dep} lost"
+                );
+            }
             for (name, dep) in acked.lock().unwrap().iter() {
                 assert!(
                     stages.iter().any(|(n, d)| n == name && d == dep),
@@ -348,26 +356,46 @@ async fn no_acknowledged_admin_write_is_lost_to_kill_9() {
         let kill_after = rng.next(5, 30);
         let count = Arc::new(AtomicUsize::new(0));
         let writer = {
-            let (a, acked, count, api) = (a.clone(), acked.clone(), count.clone(), api.clone());
+            let (a, acked, acked_deps, count, api) = (
+                a.clone(),
+                acked.clone(),
+                acked_deps.clone(),
+                count.clone(),
+                api.clone(),
+            );
             tokio::spawn(async move {
+                // Alternately: a deployment straight to a new stage (one write), and a
+                // deployment followed by a CreateStage pointing at it (two writes).
                 for i in 0.. {
                     let name = format!("r{round}s{i}");
                     let body = if i % 2 == 0 {
                         json!({"stageName": name})
                     } else {
-                        json!({"stageName": name, "description": "odd"})
+                        json!({"description": format!("for {name}")})
                     };
-                    let r = match a
+                    let Ok(r) = a
                         .send("POST", &format!("/restapis/{api}/deployments"), Some(&body))
                         .await
-                    {
-                        Ok(r) => r,
-                        Err(_) => return, // the server is gone
+                    else {
+                        return; // the server is gone
                     };
                     if r.status != 201 {
                         return;
                     }
                     let dep = r.json()["id"].as_str().unwrap().to_string();
+                    acked_deps.lock().unwrap().push(dep.clone());
+                    if i % 2 == 1 {
+                        let stage = json!({"stageName": name, "deploymentId": dep});
+                        let Ok(r) = a
+                            .send("POST", &format!("/restapis/{api}/stages"), Some(&stage))
+                            .await
+                        else {
+                            return;
+                        };
+                        if r.status != 201 {
+                            return;
+                        }
+                    }
                     acked.lock().unwrap().push((name, dep));
                     count.fetch_add(1, Ordering::SeqCst);
                 }
@@ -381,6 +409,7 @@ async fn no_acknowledged_admin_write_is_lost_to_kill_9() {
         let _ = writer.await;
     }
     assert!(acked.lock().unwrap().len() >= 20);
+    assert!(acked_deps.lock().unwrap().len() >= acked.lock().unwrap().len());
 }
 
 fn cli(args: &[&str], endpoint: &str, data: &Path) -> (bool, String, String) {
