@@ -5,7 +5,7 @@ use crate::definition::load_frozen_as;
 use crate::docs::{DeploymentDoc, RestApiDoc, StageDoc, KIND_DEPLOYMENT, KIND_RESTAPI, KIND_STAGE};
 use crate::error::ApiError;
 use archway_model::{Api, ApiDefinition, Canary, Model, Protocol, Stage};
-use archway_store::{DocumentStore, StoreError};
+use archway_store::{Doc, DocumentStore, StoreError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -30,15 +30,27 @@ impl DefinitionCache {
         let Some(doc) = store.get(KIND_DEPLOYMENT, api_id, deployment_id)? else {
             return Ok(None);
         };
-        let key = (api_id.to_string(), deployment_id.to_string());
+        self.import_doc(api_id, &doc).map(Some)
+    }
+
+    /// The cached definition of a deployment, if it was imported before. (A deployment never
+    /// changes and its id is never reused, so a cached one is current.)
+    fn cached(&self, key: &DeploymentKey) -> Option<Arc<ApiDefinition>> {
+        self.map.lock().ok()?.get(key).map(|(_, d)| d.clone())
+    }
+
+    /// The definition of the deployment document `doc`, imported unless cached.
+    fn import_doc(&self, api_id: &str, doc: &Doc) -> Result<Arc<ApiDefinition>, ApiError> {
+        let key = (api_id.to_string(), doc.key.clone());
         if let Ok(map) = self.map.lock() {
             if let Some((rev, def)) = map.get(&key) {
                 if *rev == doc.revision {
-                    return Ok(Some(def.clone()));
+                    return Ok(def.clone());
                 }
             }
         }
-        let dep: DeploymentDoc = serde_json::from_value(doc.body).map_err(|e| {
+        let deployment_id = doc.key.as_str();
+        let dep: DeploymentDoc = serde_json::from_value(doc.body.clone()).map_err(|e| {
             tracing::error!(api = api_id, deployment = deployment_id, error = %e, "unreadable deployment");
             ApiError::internal()
         })?;
@@ -54,7 +66,7 @@ impl DefinitionCache {
         if let Ok(mut map) = self.map.lock() {
             map.insert(key, (doc.revision, def.clone()));
         }
-        Ok(Some(def))
+        Ok(def)
     }
 
     /// Forgets an API's deployments (after the API is deleted).
@@ -127,36 +139,94 @@ pub fn check_stage(
         .map_err(|errs| ApiError::bad_request(errs.join("; ")))
 }
 
-/// Every REST and HTTP API of the store as model APIs, and the store revision they reflect
-/// (read first, so everything acknowledged up to it is included). A stage whose deployment
-/// cannot be read, or that has none yet, is left out (logged when it cannot be read).
+/// The documents a rebuild needs, read in one transaction: a consistent view of the state.
+#[derive(Default)]
+struct Raw {
+    rest: Vec<Doc>,
+    http: Vec<Doc>,
+    stages: HashMap<String, Vec<Doc>>,
+    /// Deployment documents not in the cache.
+    deployments: HashMap<DeploymentKey, Doc>,
+}
+
+/// The deployments a stage document points at.
+fn stage_deployments(body: &serde_json::Value) -> Vec<String> {
+    let mut ids = Vec::new();
+    let main = body.get("deploymentId").and_then(serde_json::Value::as_str);
+    if let Some(d) = main.filter(|d| !d.is_empty()) {
+        ids.push(d.to_string());
+    }
+    if let Some(c) = body.get("canarySettings").filter(|c| c.is_object()) {
+        match c.get("deploymentId").and_then(serde_json::Value::as_str) {
+            Some(d) => ids.push(d.to_string()),
+            None => ids.extend(main.map(str::to_string)),
+        }
+    }
+    ids
+}
+
+/// Every REST and HTTP API of the store as model APIs, and the store revision they reflect.
+///
+/// The documents are read in one store transaction, so they are one consistent state (a stage
+/// never points at a deployment a later change deleted) and the revision is exactly theirs; it
+/// holds the store's write lock only for those reads. Deployments are imported afterwards, and
+/// only those not cached. A stage whose deployment cannot be read, or that has none yet, is left
+/// out (logged when it cannot be read).
 pub fn load_apis(
     store: &dyn DocumentStore,
     cache: &DefinitionCache,
 ) -> Result<(u64, Vec<Api>), StoreError> {
-    let revision = store.revision()?;
+    let mut raw = Raw::default();
+    let revision = store.transact(&mut |tx| {
+        raw = Raw {
+            rest: tx.list(KIND_RESTAPI, "")?,
+            http: tx.list(crate::v2::KIND_HTTPAPI, "")?,
+            ..Raw::default()
+        };
+        let ids: Vec<String> = raw
+            .rest
+            .iter()
+            .chain(&raw.http)
+            .map(|d| d.key.clone())
+            .collect();
+        for id in ids {
+            let stages = tx.list(KIND_STAGE, &id)?;
+            for s in &stages {
+                for dep in stage_deployments(&s.body) {
+                    let key = (id.clone(), dep);
+                    if cache.cached(&key).is_none() && !raw.deployments.contains_key(&key) {
+                        if let Some(d) = tx.get(KIND_DEPLOYMENT, &key.0, &key.1)? {
+                            raw.deployments.insert(key, d);
+                        }
+                    }
+                }
+            }
+            raw.stages.insert(id, stages);
+        }
+        Ok(())
+    })?;
     let mut apis = Vec::new();
     let mut live = std::collections::HashSet::new();
-    for doc in store.list_kind(KIND_RESTAPI)? {
-        let api: RestApiDoc = match serde_json::from_value(doc.body) {
+    for doc in &raw.rest {
+        let api: RestApiDoc = match serde_json::from_value(doc.body.clone()) {
             Ok(a) => a,
             Err(e) => {
                 tracing::error!(api = %doc.key, error = %e, "unreadable REST API document; not served");
                 continue;
             }
         };
-        let stages = load_stages(store, cache, &api.id, &mut live)?;
+        let stages = model_stages(&raw, cache, &api.id, &mut live);
         apis.push(model_api(&api, stages, Protocol::Rest));
     }
-    for doc in store.list_kind(crate::v2::KIND_HTTPAPI)? {
-        let api: crate::v2::HttpApiDoc = match serde_json::from_value(doc.body) {
+    for doc in &raw.http {
+        let api: crate::v2::HttpApiDoc = match serde_json::from_value(doc.body.clone()) {
             Ok(a) => a,
             Err(e) => {
                 tracing::error!(api = %doc.key, error = %e, "unreadable HTTP API document; not served");
                 continue;
             }
         };
-        let stages = load_stages(store, cache, &api.api_id, &mut live)?;
+        let stages = model_stages(&raw, cache, &api.api_id, &mut live);
         apis.push(crate::v2::model_api(&api, stages));
     }
     cache.forget_missing(&|k| live.contains(k));
@@ -164,15 +234,27 @@ pub fn load_apis(
 }
 
 /// The servable stages of one API.
-fn load_stages(
-    store: &dyn DocumentStore,
+fn model_stages(
+    raw: &Raw,
     cache: &DefinitionCache,
     api_id: &str,
     live: &mut std::collections::HashSet<DeploymentKey>,
-) -> Result<Vec<Stage>, StoreError> {
+) -> Vec<Stage> {
+    let definition = |id: &str| -> Option<Arc<ApiDefinition>> {
+        let key = (api_id.to_string(), id.to_string());
+        match raw.deployments.get(&key) {
+            Some(doc) => cache.import_doc(api_id, doc).ok(),
+            None => cache.cached(&key),
+        }
+    };
     let mut stages = Vec::new();
-    for sdoc in store.list(KIND_STAGE, api_id)? {
-        let stage: StageDoc = match serde_json::from_value(sdoc.body) {
+    for sdoc in raw
+        .stages
+        .get(api_id)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        let stage: StageDoc = match serde_json::from_value(sdoc.body.clone()) {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(api = %api_id, stage = %sdoc.key, error = %e, "unreadable stage; not served");
@@ -182,30 +264,24 @@ fn load_stages(
         if stage.deployment_id.is_empty() {
             continue;
         }
-        let main = cache.definition(store, api_id, &stage.deployment_id);
         let canary_id = stage
             .canary_settings
             .as_ref()
             .map(|c| c.deployment_id.as_deref().unwrap_or(&stage.deployment_id));
-        let canary = match canary_id {
-            Some(id) => match cache.definition(store, api_id, id) {
-                Ok(Some(d)) => {
-                    live.insert((api_id.to_string(), id.to_string()));
-                    Some(d)
-                }
-                _ => None,
-            },
-            None => None,
-        };
-        match main {
-            Ok(Some(def)) => {
+        let canary = canary_id.and_then(|id| {
+            let d = definition(id)?;
+            live.insert((api_id.to_string(), id.to_string()));
+            Some(d)
+        });
+        match definition(&stage.deployment_id) {
+            Some(def) => {
                 live.insert((api_id.to_string(), stage.deployment_id.clone()));
                 stages.push(model_stage(&stage, def, canary));
             }
-            _ => {
+            None => {
                 tracing::error!(api = %api_id, stage = %stage.stage_name, "the stage's deployment cannot be read; not served")
             }
         }
     }
-    Ok(stages)
+    stages
 }
