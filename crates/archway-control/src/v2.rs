@@ -546,12 +546,24 @@ fn stages_of(store: &dyn DocumentStore, api_id: &str) -> Result<Vec<(StageDoc, u
     Ok(out)
 }
 
-/// A new deployment of `api` (frozen), if its routes import cleanly.
+/// A new deployment of `api` (frozen), if its routes import cleanly. A deployment asked for
+/// needs a route with a target; an automatic one may be empty (the API's last route went).
 fn freeze(
     api: &HttpApiDoc,
     description: Option<String>,
     auto: bool,
 ) -> Result<(DeploymentDoc, Arc<ApiDefinition>), ApiError> {
+    let deployable = api.routes.values().any(|r| {
+        r.target
+            .as_deref()
+            .and_then(|t| t.strip_prefix("integrations/"))
+            .is_some_and(|i| api.integrations.contains_key(i))
+    });
+    if !auto && !deployable {
+        return Err(ApiError::bad_request(
+            "Unable to deploy API because no routes exist in this API",
+        ));
+    }
     let def = definition_of(api)?;
     let frozen = openapi::export(&api.name, Protocol::Http, &def, None, ExportFormat::Oas30);
     Ok((

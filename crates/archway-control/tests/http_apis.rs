@@ -181,11 +181,33 @@ async fn routes_integrations_auto_deploy_and_manual_deployments() {
     assert_eq!(r.status, 200, "{}", r.error_text());
     assert_eq!(r.json()["stageVariables"]["a"], "b");
     let r = h.call("GET", &format!("/v2/apis/{id}/routes"), None).await;
-    assert_eq!(r.json()["items"].as_array().unwrap().len(), 1);
+    let routes = r.json()["items"].as_array().unwrap().clone();
+    assert_eq!(routes.len(), 1);
     let r = h
         .call("GET", &format!("/v2/apis/{id}/deployments"), None)
         .await;
     assert!(r.json()["items"].as_array().unwrap().len() >= 3);
+
+    // The last route goes: the autoDeploy stage follows (nothing served); a deployment asked
+    // for is refused.
+    let last = routes[0]["routeId"].as_str().unwrap();
+    let r = h
+        .call("DELETE", &format!("/v2/apis/{id}/routes/{last}"), None)
+        .await;
+    assert_eq!(r.status, 204, "{}", r.error_text());
+    assert_eq!(invoke(&h, &id, "/live/cats/3").await.status, 404);
+    let r = h
+        .call(
+            "POST",
+            &format!("/v2/apis/{id}/deployments"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.json()["message"],
+        "Unable to deploy API because no routes exist in this API"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
