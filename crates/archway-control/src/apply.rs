@@ -51,6 +51,12 @@ pub enum Change {
         parameters: Vec<(String, String)>,
         fail_on_warnings: bool,
     },
+    /// `UpdateRestApi`: patch operations on the API's name, description, binary media types
+    /// and API key source.
+    UpdateRestApi {
+        api_id: String,
+        patch: Vec<PatchOperation>,
+    },
     DeleteRestApi {
         api_id: String,
     },
@@ -238,6 +244,7 @@ pub fn apply_with(
             fail_on_warnings,
         } => w.put_rest_api(&api_id, mode, &body, &parameters, fail_on_warnings),
         Change::DeleteRestApi { api_id } => w.delete_rest_api(&api_id),
+        Change::UpdateRestApi { api_id, patch } => w.update_rest_api(&api_id, &patch),
         Change::CreateDeployment { api_id, input } => w.create_deployment(&api_id, input),
         Change::DeleteDeployment {
             api_id,
@@ -506,6 +513,19 @@ impl Writer<'_> {
         Err(ApiError::conflict(
             "Unable to complete operation due to concurrent modification. Please try again later.",
         ))
+    }
+
+    fn update_rest_api(&self, api_id: &str, patch: &[PatchOperation]) -> Result<Outcome, ApiError> {
+        self.modify_api(api_id, &mut |api| {
+            for op in patch {
+                crate::patch::apply_rest_api_patch(api, op)?;
+            }
+            Ok(())
+        })
+        .map(|(revision, api)| Outcome {
+            revision,
+            body: api.to_aws(),
+        })
     }
 
     fn delete_rest_api(&self, api_id: &str) -> Result<Outcome, ApiError> {

@@ -15,7 +15,7 @@
 //!   every method, e.g. `/*/*/throttling/rateLimit`, stored in `methodSettings` under
 //!   `{resource path}/{METHOD}` as AWS's `MethodSetting` fields.
 
-use crate::docs::{valid_name, CanarySettings, StageDoc};
+use crate::docs::{valid_name, CanarySettings, RestApiDoc, StageDoc};
 use crate::error::ApiError;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -250,4 +250,87 @@ fn default_method_setting() -> serde_json::Map<String, Value> {
         Value::Object(m) => m,
         _ => serde_json::Map::new(),
     }
+}
+
+/// `UpdateRestApi`'s patch operations: `replace /name`, `replace /description`,
+/// `replace /apiKeySource` (`HEADER` or `AUTHORIZER`), `add|remove /binaryMediaTypes/TYPE`
+/// (`/` in the type written `~1`). They change the API and its working definition together.
+pub fn apply_rest_api_patch(api: &mut RestApiDoc, op: &PatchOperation) -> Result<(), ApiError> {
+    let segs: Vec<&str> = op
+        .path
+        .strip_prefix('/')
+        .unwrap_or("")
+        .splitn(2, '/')
+        .collect();
+    let top = api
+        .definition
+        .as_object_mut()
+        .ok_or_else(|| ApiError::bad_request("the working definition is not an object"))?;
+    match (op.op.as_str(), segs.as_slice()) {
+        ("replace", ["name"]) => {
+            let v = value(op)?;
+            if v.trim().is_empty() || v.len() > 1024 {
+                return Err(ApiError::bad_request("Invalid REST API name specified"));
+            }
+            api.name = v.to_string();
+            if let Some(info) = top.get_mut("info").and_then(Value::as_object_mut) {
+                info.insert("title".into(), json!(v));
+            }
+        }
+        ("replace", ["description"]) => {
+            api.description = op.value.clone();
+            if let Some(info) = top.get_mut("info").and_then(Value::as_object_mut) {
+                match &op.value {
+                    Some(d) => info.insert("description".into(), json!(d)),
+                    None => info.remove("description"),
+                };
+            }
+        }
+        ("replace", ["apiKeySource"]) => match value(op)? {
+            "HEADER" => {
+                top.remove("x-amazon-apigateway-api-key-source");
+            }
+            "AUTHORIZER" => {
+                top.insert(
+                    "x-amazon-apigateway-api-key-source".into(),
+                    json!("AUTHORIZER"),
+                );
+            }
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "Invalid API key source specified: {other}"
+                )))
+            }
+        },
+        ("add" | "remove", ["binaryMediaTypes", t]) => {
+            let t = unescape(t);
+            if t.is_empty() || !t.contains('/') {
+                return Err(ApiError::bad_request(format!(
+                    "Invalid binary media type specified: {t}"
+                )));
+            }
+            let key = "x-amazon-apigateway-binary-media-types";
+            let mut list: Vec<String> = top
+                .get(key)
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default();
+            list.retain(|x| x != &t);
+            if op.op == "add" {
+                list.push(t);
+            }
+            if list.is_empty() {
+                top.remove(key);
+            } else {
+                top.insert(key.into(), json!(list));
+            }
+        }
+        _ => return Err(invalid_path(op)),
+    }
+    Ok(())
 }

@@ -62,6 +62,40 @@ async fn rest_api_lifecycle_and_errors() {
     let r = h.call("GET", "/restapis", None).await;
     assert_eq!(r.json()["item"].as_array().unwrap().len(), 1);
 
+    // UpdateRestApi: all operations or none.
+    let r = h
+        .call(
+            "PATCH",
+            &format!("/restapis/{id}"),
+            Some(json!({"patchOperations": [
+                {"op": "replace", "path": "/name", "value": "renamed"},
+                {"op": "replace", "path": "/description", "value": "new words"},
+                {"op": "add", "path": "/binaryMediaTypes/image~1png", "value": ""},
+                {"op": "replace", "path": "/nope", "value": "x"}
+            ]})),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        h.call("GET", &format!("/restapis/{id}"), None).await.json()["name"],
+        "pets"
+    );
+    let r = h
+        .call(
+            "PATCH",
+            &format!("/restapis/{id}"),
+            Some(json!({"patchOperations": [
+                {"op": "replace", "path": "/name", "value": "renamed"},
+                {"op": "replace", "path": "/description", "value": "new words"},
+                {"op": "add", "path": "/binaryMediaTypes/image~1png", "value": ""}
+            ]})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.error_text());
+    assert_eq!(r.json()["name"], "renamed");
+    assert_eq!(r.json()["description"], "new words");
+    assert_eq!(r.json()["binaryMediaTypes"], json!(["image/png"]));
+
     let r = h.call("DELETE", &format!("/restapis/{id}"), None).await;
     assert_eq!(r.status, 202);
     let r = h.call("GET", &format!("/restapis/{id}"), None).await;

@@ -42,7 +42,10 @@ pub fn router(control: Arc<ControlPlane>, credentials: Credentials) -> Router {
         .route("/restapis", post(create_or_import).get(get_rest_apis))
         .route(
             "/restapis/{api}",
-            get(get_rest_api).delete(delete_rest_api).put(put_rest_api),
+            get(get_rest_api)
+                .delete(delete_rest_api)
+                .put(put_rest_api)
+                .patch(update_rest_api),
         )
         .route(
             "/restapis/{api}/deployments",
@@ -281,6 +284,23 @@ async fn get_rest_api(State(st): State<AdminState>, Path(api): Path<String>) -> 
 
 async fn delete_rest_api(State(st): State<AdminState>, Path(api): Path<String>) -> Response {
     write(&st, 202, Change::DeleteRestApi { api_id: api }).await
+}
+
+async fn update_rest_api(
+    State(st): State<AdminState>,
+    Path(api): Path<String>,
+    b: Bytes,
+) -> Response {
+    match body::<PatchInput>(&b) {
+        Ok(p) => {
+            let change = Change::UpdateRestApi {
+                api_id: api,
+                patch: p.patch_operations,
+            };
+            write(&st, 200, change).await
+        }
+        Err(e) => e.into_response(),
+    }
 }
 
 async fn put_rest_api(
