@@ -74,6 +74,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let control = ControlPlane::start(Arc::new(store), gateway.clone(), model.clone())
         .map_err(anyhow::Error::msg)
         .context("cannot build the snapshot from the stored APIs")?;
+    // Both listeners are bound before either is announced, so a taken admin port fails the
+    // start instead of leaving a gateway without its admin API.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let admin_listener = rt
+        .block_on(tokio::net::TcpListener::bind(args.admin_listen))
+        .with_context(|| format!("cannot listen on {} (admin API)", args.admin_listen))?;
     let server = Server::start(
         gateway.clone(),
         opts.clone(),
@@ -87,12 +95,6 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     tracing::info!(workers, "serving");
 
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let admin_listener = rt
-        .block_on(tokio::net::TcpListener::bind(args.admin_listen))
-        .with_context(|| format!("cannot listen on {} (admin API)", args.admin_listen))?;
     eprintln!("archway: admin API on {}", admin_listener.local_addr()?);
     let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
     let admin = rt.spawn(archway_control::admin::serve(
