@@ -14,7 +14,7 @@ async fn rest_api_lifecycle_and_errors() {
         .call(
             "POST",
             "/restapis",
-            Some(json!({"name": "pets", "description": "d"})),
+            Some(json!({"name": "pets", "description": "d", "tags": {"team": "core"}})),
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.error_text());
@@ -22,6 +22,7 @@ async fn rest_api_lifecycle_and_errors() {
     let id = api["id"].as_str().unwrap().to_string();
     assert_eq!(id.len(), 10);
     assert_eq!(api["name"], "pets");
+    assert_eq!(api["tags"]["team"], "core");
     assert!(api["createdDate"].is_i64());
     assert!(api["rootResourceId"].is_string());
 
