@@ -107,6 +107,8 @@ pub struct CreateRestApi {
     #[serde(default)]
     pub binary_media_types: Vec<String>,
     pub api_key_source: Option<String>,
+    #[serde(default)]
+    pub tags: IndexMap<String, String>,
 }
 
 /// `CreateDeployment`'s input.
@@ -421,6 +423,7 @@ impl Writer<'_> {
             created_date: now(),
             protocol: "REST".into(),
             warnings: Vec::new(),
+            tags: input.tags,
             definition,
         };
         self.insert_api(api)
@@ -453,6 +456,7 @@ impl Writer<'_> {
             created_date: now(),
             protocol: "REST".into(),
             warnings: imported.warnings,
+            tags: IndexMap::new(),
             definition: imported.definition,
         };
         self.insert_api(api)

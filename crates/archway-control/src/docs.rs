@@ -36,6 +36,9 @@ pub struct RestApiDoc {
     /// Warnings of the last import.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Tags, kept and returned as given.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub tags: IndexMap<String, String>,
     /// The working definition: an OpenAPI 3.0 document with `x-amazon-apigateway-*`
     /// extensions. Methods may lack integrations here; a deployment refuses them.
     pub definition: Value,
@@ -160,6 +163,9 @@ impl RestApiDoc {
         }
         if !self.warnings.is_empty() {
             v["warnings"] = json!(self.warnings);
+        }
+        if !self.tags.is_empty() {
+            v["tags"] = json!(self.tags);
         }
         v
     }

@@ -595,6 +595,7 @@ fn model_doc(api: &HttpApiDoc) -> crate::docs::RestApiDoc {
         created_date: api.created_date,
         protocol: "HTTP".into(),
         warnings: Vec::new(),
+        tags: IndexMap::new(),
         definition: Value::Null,
     }
 }

@@ -14,7 +14,7 @@ async fn rest_api_lifecycle_and_errors() {
         .call(
             "POST",
             "/restapis",
-            Some(json!({"name": "pets", "description": "d"})),
+            Some(json!({"name": "pets", "description": "d", "tags": {"team": "core"}})),
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.error_text());
@@ -22,6 +22,7 @@ async fn rest_api_lifecycle_and_errors() {
     let id = api["id"].as_str().unwrap().to_string();
     assert_eq!(id.len(), 10);
     assert_eq!(api["name"], "pets");
+    assert_eq!(api["tags"]["team"], "core");
     assert!(api["createdDate"].is_i64());
     assert!(api["rootResourceId"].is_string());
 
@@ -538,6 +539,51 @@ async fn resources_methods_integrations_by_hand() {
         )
         .await;
     assert_eq!(r.status, 202);
+
+    // A path parameter the method does not declare, and a greedy one.
+    for (part, path) in [("{id}", "/dev/hello/7"), ("{proxy+}", "/dev/hello/7/8")] {
+        let r = h
+            .call(
+                "POST",
+                &format!("/restapis/{id}/resources/{res}"),
+                Some(json!({"pathPart": part})),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{part}: {}", r.error_text());
+        let child = r.json()["id"].as_str().unwrap().to_string();
+        let cm = format!("/restapis/{id}/resources/{child}/methods/ANY");
+        let r = h
+            .call("PUT", &cm, Some(json!({"authorizationType": "NONE"})))
+            .await;
+        assert_eq!(r.status, 201, "{part}: {}", r.error_text());
+        let r = h
+            .call(
+                "PUT",
+                &format!("{cm}/integration"),
+                Some(json!({"type": "MOCK", "requestTemplates": {"application/json": "{\"statusCode\": 200}"}})),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{part}: {}", r.error_text());
+        let r = h
+            .call("PUT", &format!("{cm}/integration/responses/200"), Some(json!({"responseTemplates": {"application/json": "{\"p\": \"$context.resourcePath\"}"}})))
+            .await;
+        assert_eq!(r.status, 201, "{part}: {}", r.error_text());
+        let r = h
+            .call(
+                "POST",
+                &format!("/restapis/{id}/deployments"),
+                Some(json!({"stageName": "dev"})),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{part}: {}", r.error_text());
+        let g = h.invoke(&id, path).await;
+        assert_eq!(g.status, 200, "{part}: {}", g.text());
+        assert_eq!(g.json()["p"], format!("/hello/{part}"));
+        let r = h
+            .call("DELETE", &format!("/restapis/{id}/resources/{child}"), None)
+            .await;
+        assert_eq!(r.status, 202);
+    }
 
     // Deleting the method, then the resource.
     let r = h.call("DELETE", &m, None).await;
