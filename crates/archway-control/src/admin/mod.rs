@@ -522,15 +522,7 @@ async fn create_resource(
         parent_id: parent,
         path_part,
     };
-    write(
-        &st,
-        201,
-        Change::Edit {
-            api_id: api,
-            edit: Box::new(edit),
-        },
-    )
-    .await
+    write_edit(&st, 201, api, edit).await
 }
 
 async fn delete_resource(
@@ -538,15 +530,7 @@ async fn delete_resource(
     Path((api, res)): Path<(String, String)>,
 ) -> Response {
     let edit = Edit::DeleteResource { resource_id: res };
-    write(
-        &st,
-        202,
-        Change::Edit {
-            api_id: api,
-            edit: Box::new(edit),
-        },
-    )
-    .await
+    write_edit(&st, 202, api, edit).await
 }
 
 async fn put_method(
@@ -561,15 +545,7 @@ async fn put_method(
                 http_method: method,
                 input,
             };
-            write(
-                &st,
-                201,
-                Change::Edit {
-                    api_id: api,
-                    edit: Box::new(edit),
-                },
-            )
-            .await
+            write_edit(&st, 201, api, edit).await
         }
         Err(e) => e.into_response(),
     }
@@ -594,15 +570,7 @@ async fn delete_method(
         resource_id: res,
         http_method: method,
     };
-    write(
-        &st,
-        204,
-        Change::Edit {
-            api_id: api,
-            edit: Box::new(edit),
-        },
-    )
-    .await
+    write_edit(&st, 204, api, edit).await
 }
 
 async fn put_integration(
@@ -617,15 +585,7 @@ async fn put_integration(
                 http_method: method,
                 input,
             };
-            write(
-                &st,
-                201,
-                Change::Edit {
-                    api_id: api,
-                    edit: Box::new(edit),
-                },
-            )
-            .await
+            write_edit(&st, 201, api, edit).await
         }
         Err(e) => e.into_response(),
     }
@@ -650,15 +610,7 @@ async fn delete_integration(
         resource_id: res,
         http_method: method,
     };
-    write(
-        &st,
-        204,
-        Change::Edit {
-            api_id: api,
-            edit: Box::new(edit),
-        },
-    )
-    .await
+    write_edit(&st, 204, api, edit).await
 }
 
 async fn put_method_response(
@@ -674,15 +626,7 @@ async fn put_method_response(
                 status_code: code,
                 input,
             };
-            write(
-                &st,
-                201,
-                Change::Edit {
-                    api_id: api,
-                    edit: Box::new(edit),
-                },
-            )
-            .await
+            write_edit(&st, 201, api, edit).await
         }
         Err(e) => e.into_response(),
     }
@@ -708,15 +652,7 @@ async fn delete_method_response(
         http_method: method,
         status_code: code,
     };
-    write(
-        &st,
-        204,
-        Change::Edit {
-            api_id: api,
-            edit: Box::new(edit),
-        },
-    )
-    .await
+    write_edit(&st, 204, api, edit).await
 }
 
 async fn put_integration_response(
@@ -732,15 +668,7 @@ async fn put_integration_response(
                 status_code: code,
                 input,
             };
-            write(
-                &st,
-                201,
-                Change::Edit {
-                    api_id: api,
-                    edit: Box::new(edit),
-                },
-            )
-            .await
+            write_edit(&st, 201, api, edit).await
         }
         Err(e) => e.into_response(),
     }
@@ -766,11 +694,17 @@ async fn delete_integration_response(
         http_method: method,
         status_code: code,
     };
+    write_edit(&st, 204, api, edit).await
+}
+
+/// Writes one edit of a REST API's working definition: the shape every resource, method and
+/// integration operation shares.
+async fn write_edit(st: &AdminState, status: u16, api_id: String, edit: Edit) -> Response {
     write(
-        &st,
-        204,
+        st,
+        status,
         Change::Edit {
-            api_id: api,
+            api_id,
             edit: Box::new(edit),
         },
     )
@@ -809,15 +743,7 @@ async fn put_gateway_response(
                 response_type: kind,
                 input,
             };
-            write(
-                &st,
-                201,
-                Change::Edit {
-                    api_id: api,
-                    edit: Box::new(edit),
-                },
-            )
-            .await
+            write_edit(&st, 201, api, edit).await
         }
         Err(e) => e.into_response(),
     }
@@ -830,13 +756,5 @@ async fn delete_gateway_response(
     let edit = Edit::DeleteGatewayResponse {
         response_type: kind,
     };
-    write(
-        &st,
-        202,
-        Change::Edit {
-            api_id: api,
-            edit: Box::new(edit),
-        },
-    )
-    .await
+    write_edit(&st, 202, api, edit).await
 }
