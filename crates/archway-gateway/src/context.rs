@@ -19,6 +19,11 @@ pub struct ConnInfo {
     pub tls: bool,
 }
 
+/// Marks a request that carried both `Content-Length` and `Transfer-Encoding`
+/// (`framing.rs`); the limits phase answers it 400.
+#[derive(Debug, Clone, Copy)]
+pub struct AmbiguousFraming;
+
 /// A request id in AWS's form (a lower-case UUID).
 #[derive(Clone, Copy)]
 pub struct RequestId([u8; 36]);

@@ -12,6 +12,7 @@ pub mod access_log;
 pub mod body;
 pub mod context;
 pub mod error;
+mod framing;
 pub mod headers;
 mod idle;
 pub mod integrate;

@@ -4,7 +4,8 @@
 //!  accept (server.rs)
 //!    │
 //!    ▼
-//!  limits ─────────── request line ≤ maxRequestLineBytes (414), each header ≤ maxHeaderBytes (431)
+//!  limits ─────────── request line ≤ maxRequestLineBytes (414), each header ≤ maxHeaderBytes (431),
+//!                     not both Content-Length and Transfer-Encoding (400, framing.rs)
 //!    ▼
 //!  resolve stage ──── host → custom domain base path | {apiId}.execute-api.* | the only API;
 //!    │                then /{stage} or an HTTP API's $default stage      (phase::stage)
@@ -40,7 +41,7 @@
 
 use crate::access_log::LoggedBody;
 use crate::body::Body;
-use crate::context::{ConnInfo, RequestContext};
+use crate::context::{AmbiguousFraming, ConnInfo, RequestContext};
 use crate::error::GatewayError;
 use crate::headers::Forwarded;
 use crate::integrate;
@@ -171,8 +172,12 @@ async fn run(
     }
 }
 
-/// Request line and header size limits (AWS: 10,240 bytes each).
+/// Request line and header size limits (AWS: 10,240 bytes each), and no request that carried
+/// both `Content-Length` and `Transfer-Encoding` (`framing.rs`).
 fn check_limits(parts: &http::request::Parts, s: &Settings) -> Result<(), GatewayError> {
+    if parts.extensions.get::<AmbiguousFraming>().is_some() {
+        return Err(GatewayError::bad_request());
+    }
     let target = parts.uri.path_and_query().map_or(0, |p| p.as_str().len());
     // METHOD SP target SP HTTP/1.1
     if parts.method.as_str().len() + target + 10 > s.max_request_line_bytes {

@@ -10,7 +10,8 @@
 //! worker has drained, because the pooled upstream connections a worker opened may be carrying
 //! another worker's last requests. See `docs/lifecycle.md`.
 
-use crate::context::ConnInfo;
+use crate::context::{AmbiguousFraming, ConnInfo};
+use crate::framing::{FramingWatch, Verdicts};
 use crate::headers::Forwarded;
 use crate::idle::IdleIo;
 use crate::tls::CertStore;
@@ -202,7 +203,12 @@ async fn worker(
         };
         let svc_gw = gw.clone();
         let forwarded = Arc::new(Forwarded::new(&conn_info));
-        let svc = service_fn(move |req| {
+        let verdicts = Arc::new(Verdicts::default());
+        let svc_verdicts = verdicts.clone();
+        let svc = service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
+            if svc_verdicts.next_is_ambiguous() {
+                req.extensions_mut().insert(AmbiguousFraming);
+            }
             let gw = svc_gw.clone();
             let forwarded = forwarded.clone();
             async move { Ok::<_, Infallible>(pipeline::handle(&gw, conn_info, forwarded, req).await) }
@@ -220,12 +226,15 @@ async fn worker(
                         Ok(Ok(s)) => s,
                         _ => return,
                     };
-                let io = TokioIo::new(tls_stream);
+                let io = TokioIo::new(FramingWatch::new(tls_stream, verdicts));
                 let conn = builder.serve_connection(IdleIo::new(io, idle), svc);
                 let _ = watcher.watch(conn.into_owned()).await;
             });
         } else {
-            let io = IdleIo::new(TokioIo::new(stream), opts.idle_timeout);
+            let io = IdleIo::new(
+                TokioIo::new(FramingWatch::new(stream, verdicts)),
+                opts.idle_timeout,
+            );
             let conn = builder.serve_connection(io, svc).into_owned();
             let fut = graceful.watch(conn);
             tokio::spawn(async move {

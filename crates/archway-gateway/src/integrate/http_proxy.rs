@@ -39,5 +39,5 @@ pub async fn call(
     let resp = send(upstream, integration, ctx, req).await?;
     let (mut rparts, rbody) = resp.into_parts();
     strip_hop_by_hop(&mut rparts.headers);
-    Ok(Response::from_parts(rparts, Body::Incoming(rbody)))
+    Ok(Response::from_parts(rparts, rbody))
 }

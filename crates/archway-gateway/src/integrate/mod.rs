@@ -84,15 +84,15 @@ pub async fn send(
     integration: &CompiledIntegration,
     ctx: &RequestContext,
     req: ::http::Request<Body>,
-) -> Result<Response<hyper::body::Incoming>, GatewayError> {
+) -> Result<Response<Body>, GatewayError> {
     let started = Instant::now();
-    let client = upstream.client(integration.client);
-    let result = tokio::time::timeout(integration.timeout, client.request(req)).await;
+    let result =
+        tokio::time::timeout(integration.timeout, upstream.send(integration.client, req)).await;
     ctx.integration_latency.set(Some(started.elapsed()));
     match result {
         Ok(Ok(resp)) => Ok(resp),
         Ok(Err(e)) => {
-            tracing::warn!(request_id = ctx.request_id.as_str(), error = %e, source = ?std::error::Error::source(&e), "integration failed");
+            tracing::warn!(request_id = ctx.request_id.as_str(), error = %e, source = ?e.source(), "integration failed");
             Err(GatewayError::new(GatewayResponseType::IntegrationFailure))
         }
         Err(_) => Err(GatewayError::new(GatewayResponseType::IntegrationTimeout)),

@@ -1,11 +1,18 @@
-//! The pooled upstream client, one per process, shared by every worker thread.
+//! The upstream clients.
 //!
-//! Four flavours share nothing but their purpose: HTTP/1.1 (HTTPS negotiates HTTP/2 by ALPN) or
+//! Plain `http://` upstreams spoken to in HTTP/1.1 (the common case, and the one a gateway's
+//! speed is judged by) go through [`h1`]: connections driven by the request's own task, pooled
+//! per worker. Everything else goes through hyper's pooled client, one per process, shared by
+//! every worker thread.
+//!
+//! hyper's four flavours share nothing but their purpose: HTTP/1.1 (HTTPS negotiates HTTP/2 by ALPN) or
 //! HTTP/2 with prior knowledge (h2c for `http://`), each with verified or, when an integration
 //! sets `tlsConfig.insecureSkipVerification`, unverified TLS. Each keeps its own connection pool;
 //! a connection's I/O runs on the worker that opened it and serves requests from any worker.
 
-use crate::body::Body;
+pub mod h1;
+
+use crate::body::{Body, BodyError};
 use crate::snapshot::ClientKind;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -46,6 +53,20 @@ impl Upstream {
 
     pub fn client(&self, kind: ClientKind) -> &UpstreamClient {
         &self.clients[usize::from(kind.insecure) * 2 + usize::from(kind.http2_only)]
+    }
+
+    /// Sends a request with an absolute URI, through [`h1`] for plain HTTP/1.1 and hyper's
+    /// client otherwise.
+    pub async fn send(
+        &self,
+        kind: ClientKind,
+        req: http::Request<Body>,
+    ) -> Result<http::Response<Body>, BodyError> {
+        if !kind.http2_only && req.uri().scheme() == Some(&http::uri::Scheme::HTTP) {
+            return h1::send(req).await.map_err(Into::into);
+        }
+        let resp = self.client(kind).request(req).await?;
+        Ok(resp.map(Body::Incoming))
     }
 }
 

@@ -1,0 +1,689 @@
+//! HTTP/1.1 to plain `http://` upstreams, driven by the request's own task.
+//!
+//! Why not hyper's client here (it still serves HTTPS and HTTP/2 upstreams, see `mod.rs`):
+//! hyper runs every client connection as a task of its own. A request reaches it through a
+//! channel, the response head comes back through another, and each piece of the response body
+//! is handed over through a third, with a task wake-up at each step; hyper-util's pool adds a
+//! mutex and a SipHash per checkout. For a gateway whose whole job is to pass a request on, those
+//! hand-offs were the largest cost per request after the kernel's (`docs/upstream-h1.md`). nginx
+//! drives the upstream connection from the same event handler as the client's, and so does this:
+//! the request's task writes the request and reads the response head on a pooled connection, the
+//! response body reads straight from the socket into the buffer it hands to the server, and the
+//! connection goes back to its worker's pool when the body ends. The pool is per worker thread
+//! (a worker's connections are registered with its own event loop), without a lock.
+//!
+//! Framing follows RFC 9112 §6: `Transfer-Encoding` (chunked last) over `Content-Length`, no body
+//! for HEAD, 204 and 304, interim 1xx responses skipped, otherwise the body runs to the close. A
+//! connection is reused only after a complete response that did not ask to close, with nothing
+//! left over. A request on a reused connection that finds it closed before any byte of the
+//! response is retried once on a new connection when its body can be sent again.
+
+use crate::body::{Body, BodyError};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use http::{header, HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
+use http_body::{Frame, SizeHint};
+use http_body_util::BodyExt;
+use rustc_hash::FxHashMap;
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+/// The most a response head may take.
+const MAX_HEAD: usize = 64 * 1024;
+/// The most header lines a response head may have.
+const MAX_HEADERS: usize = 128;
+/// The most a chunk-size line or a trailer line may take.
+const MAX_LINE: usize = 8 * 1024;
+/// Read sizes: at least this much room is made before each read...
+const READ_MIN: usize = 16 * 1024;
+/// ...and at most this much, however long the body still is.
+const READ_MAX: usize = 256 * 1024;
+/// A request body this small goes out in the same write as the head.
+const COALESCE_BODY: usize = 16 * 1024;
+/// Idle connections kept per upstream `host:port` and worker.
+const MAX_IDLE_PER_HOST: usize = 1024;
+/// An idle connection older than this is closed rather than reused.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why an exchange with the upstream failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot connect to {0}: {1}")]
+    Connect(String, io::Error),
+    #[error("upstream connection failed: {0}")]
+    Io(#[from] io::Error),
+    #[error("the upstream closed the connection before answering")]
+    Closed,
+    #[error("invalid response from the upstream: {0}")]
+    Invalid(&'static str),
+    #[error("the request URI has no host")]
+    NoHost,
+    #[error("reading the request body failed: {0}")]
+    Body(BodyError),
+}
+
+/// One connection to an upstream, with the bytes read from it and not yet consumed.
+struct Conn {
+    stream: TcpStream,
+    buf: BytesMut,
+    key: Arc<str>,
+    reused: bool,
+}
+
+struct Idle {
+    conn: Conn,
+    since: Instant,
+}
+
+type Pool = FxHashMap<Arc<str>, VecDeque<Idle>>;
+
+thread_local! {
+    static POOL: RefCell<Pool> = RefCell::new(Pool::default());
+}
+
+/// The newest idle connection to `key` that is still open, if any.
+fn checkout(key: &str) -> Option<Conn> {
+    POOL.try_with(|p| {
+        let mut p = p.try_borrow_mut().ok()?;
+        let list = p.get_mut(key)?;
+        let now = Instant::now();
+        while let Some(idle) = list.pop_back() {
+            if now.duration_since(idle.since) < IDLE_TIMEOUT && still_open(&idle.conn.stream) {
+                let mut conn = idle.conn;
+                conn.reused = true;
+                return Some(conn);
+            }
+        }
+        None
+    })
+    .ok()
+    .flatten()
+}
+
+fn checkin(conn: Conn) {
+    let _ = POOL.try_with(move |p| {
+        let Ok(mut p) = p.try_borrow_mut() else {
+            return;
+        };
+        let now = Instant::now();
+        let list = match p.get_mut(&*conn.key) {
+            Some(l) => l,
+            None => p.entry(conn.key.clone()).or_default(),
+        };
+        while list
+            .front()
+            .is_some_and(|i| now.duration_since(i.since) >= IDLE_TIMEOUT)
+        {
+            list.pop_front();
+        }
+        if list.len() < MAX_IDLE_PER_HOST {
+            list.push_back(Idle { conn, since: now });
+        }
+    });
+}
+
+/// An idle HTTP/1.1 connection has nothing to read: readable means the upstream closed it (or
+/// sent bytes nobody asked for). Costs a system call only when the event loop saw it readable.
+fn still_open(stream: &TcpStream) -> bool {
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    match stream.poll_read_ready(&mut cx) {
+        Poll::Pending => true,
+        Poll::Ready(Err(_)) => false,
+        Poll::Ready(Ok(())) => {
+            let mut probe = [0u8; 1];
+            matches!(stream.try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+        }
+    }
+}
+
+async fn connect(authority: &http::uri::Authority, key: &Arc<str>) -> Result<Conn, Error> {
+    let host = authority.host();
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let port = authority.port_u16().unwrap_or(80);
+    let attempt = async {
+        let mut last = None;
+        for addr in tokio::net::lookup_host((host, port)).await? {
+            match TcpStream::connect(addr).await {
+                Ok(s) => return Ok(s),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no address")))
+    };
+    let stream = match tokio::time::timeout(CONNECT_TIMEOUT, attempt).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return Err(Error::Connect(authority.to_string(), e)),
+        Err(_) => {
+            return Err(Error::Connect(
+                authority.to_string(),
+                io::Error::new(io::ErrorKind::TimedOut, "connect timed out"),
+            ))
+        }
+    };
+    stream.set_nodelay(true)?;
+    Ok(Conn {
+        stream,
+        buf: BytesMut::new(),
+        key: key.clone(),
+        reused: false,
+    })
+}
+
+/// The pool key of an authority: the `Arc` the pool already holds when there is one.
+fn pool_key(authority: &str) -> Arc<str> {
+    POOL.try_with(|p| {
+        p.try_borrow()
+            .ok()
+            .and_then(|p| p.get_key_value(authority).map(|(k, _)| k.clone()))
+    })
+    .ok()
+    .flatten()
+    .unwrap_or_else(|| Arc::from(authority))
+}
+
+/// Sends `req` (an absolute `http://` URI) and returns the response with its body streaming
+/// from the connection.
+pub async fn send(req: Request<Body>) -> Result<Response<Body>, Error> {
+    let (parts, body) = req.into_parts();
+    let authority = parts.uri.authority().ok_or(Error::NoHost)?;
+    let conn = match checkout(authority.as_str()) {
+        Some(c) => c,
+        None => connect(authority, &pool_key(authority.as_str())).await?,
+    };
+    if !conn.reused {
+        return exchange(conn, &parts, body).await.map_err(|(e, _)| e);
+    }
+    let again = match &body {
+        Body::Empty => Some(Body::Empty),
+        Body::Full(b) => Some(Body::Full(b.clone())),
+        _ => None,
+    };
+    match exchange(conn, &parts, body).await {
+        Ok(r) => Ok(r),
+        Err((e, stale)) => match again {
+            Some(body) if stale => {
+                let key = pool_key(authority.as_str());
+                let conn = connect(authority, &key).await?;
+                exchange(conn, &parts, body).await.map_err(|(e, _)| e)
+            }
+            _ => Err(e),
+        },
+    }
+}
+
+/// One request and response head on `conn`. On error, whether the connection was found closed
+/// before any byte of a response (so that the request may be sent again elsewhere).
+async fn exchange(
+    mut conn: Conn,
+    parts: &http::request::Parts,
+    body: Body,
+) -> Result<Response<Body>, (Error, bool)> {
+    let stale = |e: io::Error| {
+        let closed = matches!(
+            e.kind(),
+            io::ErrorKind::BrokenPipe
+                | io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted
+        );
+        (Error::Io(e), closed)
+    };
+    write_request(&mut conn, parts, body)
+        .await
+        .map_err(|e| match e {
+            Error::Io(e) => stale(e),
+            other => (other, false),
+        })?;
+    read_response(conn, &parts.method).await
+}
+
+/// How the request body is framed.
+#[derive(Clone, Copy)]
+enum Framing {
+    Length(u64),
+    Chunked,
+}
+
+fn encode_head(parts: &http::request::Parts, framing: Framing, dst: &mut BytesMut) {
+    let pq = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    dst.reserve(64 + pq.len() + parts.headers.len() * 48);
+    dst.put_slice(parts.method.as_str().as_bytes());
+    dst.put_u8(b' ');
+    dst.put_slice(pq.as_bytes());
+    dst.put_slice(b" HTTP/1.1\r\n");
+    if !parts.headers.contains_key(header::HOST) {
+        if let Some(a) = parts.uri.authority() {
+            dst.put_slice(b"host: ");
+            dst.put_slice(a.as_str().as_bytes());
+            dst.put_slice(b"\r\n");
+        }
+    }
+    for (name, value) in &parts.headers {
+        // Framing is this client's to decide; hop-by-hop headers were removed by the caller.
+        if name == header::CONTENT_LENGTH || name == header::TRANSFER_ENCODING {
+            continue;
+        }
+        dst.put_slice(name.as_str().as_bytes());
+        dst.put_slice(b": ");
+        dst.put_slice(value.as_bytes());
+        dst.put_slice(b"\r\n");
+    }
+    match framing {
+        Framing::Length(0) if !method_expects_body(&parts.method) => {}
+        Framing::Length(n) => {
+            dst.put_slice(b"content-length: ");
+            dst.put_slice(n.to_string().as_bytes());
+            dst.put_slice(b"\r\n");
+        }
+        Framing::Chunked => dst.put_slice(b"transfer-encoding: chunked\r\n"),
+    }
+    dst.put_slice(b"\r\n");
+}
+
+fn method_expects_body(m: &Method) -> bool {
+    *m == Method::POST || *m == Method::PUT || *m == Method::PATCH
+}
+
+async fn write_request(
+    conn: &mut Conn,
+    parts: &http::request::Parts,
+    body: Body,
+) -> Result<(), Error> {
+    use http_body::Body as _;
+    let framing = match body.size_hint().exact() {
+        Some(n) => Framing::Length(n),
+        None => Framing::Chunked,
+    };
+    let mut out = BytesMut::new();
+    encode_head(parts, framing, &mut out);
+    match body {
+        Body::Empty | Body::Full(None) => conn.stream.write_all(&out).await?,
+        Body::Full(Some(b)) if b.len() <= COALESCE_BODY => {
+            out.put_slice(&b);
+            conn.stream.write_all(&out).await?;
+        }
+        Body::Full(Some(b)) => {
+            conn.stream.write_all(&out).await?;
+            conn.stream.write_all(&b).await?;
+        }
+        mut streamed => {
+            conn.stream.write_all(&out).await?;
+            while let Some(frame) = streamed.frame().await {
+                let frame = frame.map_err(Error::Body)?;
+                let Ok(data) = frame.into_data() else {
+                    continue; // trailers are not forwarded
+                };
+                if data.is_empty() {
+                    continue;
+                }
+                if let Framing::Chunked = framing {
+                    let size = format!("{:x}\r\n", data.len());
+                    conn.stream.write_all(size.as_bytes()).await?;
+                    conn.stream.write_all(&data).await?;
+                    conn.stream.write_all(b"\r\n").await?;
+                } else {
+                    conn.stream.write_all(&data).await?;
+                }
+            }
+            if let Framing::Chunked = framing {
+                conn.stream.write_all(b"0\r\n\r\n").await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads into the connection's buffer, making room for `want` bytes (within READ_MIN..READ_MAX).
+fn poll_fill(conn: &mut Conn, cx: &mut Context<'_>, want: usize) -> Poll<io::Result<usize>> {
+    conn.buf.reserve(want.clamp(READ_MIN, READ_MAX));
+    tokio_util::io::poll_read_buf(Pin::new(&mut conn.stream), cx, &mut conn.buf)
+}
+
+/// How the response body ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyState {
+    /// This many bytes are still to come.
+    Length(u64),
+    Chunked(Chunk),
+    /// Until the upstream closes the connection.
+    Close,
+    Done,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chunk {
+    /// Expecting a chunk-size line.
+    Size,
+    /// This many bytes of the chunk's data are still to come.
+    Data(u64),
+    /// Expecting the CRLF after a chunk's data.
+    DataEnd,
+    /// After the last chunk: trailer lines up to an empty line.
+    Trailers,
+}
+
+async fn read_response(mut conn: Conn, method: &Method) -> Result<Response<Body>, (Error, bool)> {
+    let mut first = true;
+    loop {
+        if !conn.buf.is_empty() {
+            match parse_head(&mut conn, method).map_err(|e| (e, false))? {
+                Some(Head::Interim) => continue,
+                Some(Head::Final(parts, state, keep_alive)) => {
+                    let mut body = H1Body {
+                        conn: Some(conn),
+                        state,
+                        keep_alive,
+                    };
+                    if state == BodyState::Length(0) {
+                        body.finish();
+                    }
+                    return Ok(Response::from_parts(parts, Body::Upstream(body)));
+                }
+                None if conn.buf.len() >= MAX_HEAD => {
+                    return Err((Error::Invalid("response head too large"), false))
+                }
+                None => {}
+            }
+        }
+        let read = std::future::poll_fn(|cx| poll_fill(&mut conn, cx, READ_MIN)).await;
+        let nothing_yet = first && conn.buf.is_empty();
+        first = false;
+        match read {
+            Ok(0) => return Err((Error::Closed, nothing_yet)),
+            Ok(_) => {}
+            Err(e) => {
+                let reset = matches!(
+                    e.kind(),
+                    io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+                );
+                return Err((Error::Io(e), nothing_yet && reset));
+            }
+        }
+    }
+}
+
+enum Head {
+    /// A 1xx response other than 101, consumed.
+    Interim,
+    Final(http::response::Parts, BodyState, bool),
+}
+
+/// Parses a response head from the front of the buffer, if it is all there.
+fn parse_head(conn: &mut Conn, method: &Method) -> Result<Option<Head>, Error> {
+    // Offsets of each header's name and value in the head, taken while httparse borrows the
+    // buffer, so that values can then share the frozen head's memory.
+    let mut spans = [(0u32, 0u32, 0u32, 0u32); MAX_HEADERS];
+    let (len, code, minor, count) = {
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut res = httparse::Response::new(&mut headers);
+        let len = match res.parse(&conn.buf) {
+            Ok(httparse::Status::Complete(n)) => n,
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(httparse::Error::TooManyHeaders) => {
+                return Err(Error::Invalid("too many header lines"))
+            }
+            Err(_) => return Err(Error::Invalid("malformed response head")),
+        };
+        let base = conn.buf.as_ptr() as usize;
+        let at = |s: &[u8]| (s.as_ptr() as usize - base) as u32;
+        for (span, h) in spans.iter_mut().zip(res.headers.iter()) {
+            let n = at(h.name.as_bytes());
+            let v = at(h.value);
+            *span = (n, n + h.name.len() as u32, v, v + h.value.len() as u32);
+        }
+        (
+            len,
+            res.code.unwrap_or(0),
+            res.version.unwrap_or(1),
+            res.headers.len(),
+        )
+    };
+    let head = conn.buf.split_to(len).freeze();
+    let status = StatusCode::from_u16(code).map_err(|_| Error::Invalid("bad status code"))?;
+    if status.is_informational() {
+        if status == StatusCode::SWITCHING_PROTOCOLS {
+            return Err(Error::Invalid("protocol upgrades are not supported"));
+        }
+        return Ok(Some(Head::Interim));
+    }
+
+    let mut headers = HeaderMap::with_capacity(count);
+    let mut length: Option<u64> = None;
+    let mut chunked = false;
+    let mut has_te = false;
+    let mut close = minor == 0;
+    for &(ns, ne, vs, ve) in &spans[..count] {
+        let name = HeaderName::from_bytes(&head[ns as usize..ne as usize])
+            .map_err(|_| Error::Invalid("bad header name"))?;
+        let value = HeaderValue::from_maybe_shared(head.slice(vs as usize..ve as usize))
+            .map_err(|_| Error::Invalid("bad header value"))?;
+        if name == header::CONTENT_LENGTH {
+            let n = std::str::from_utf8(value.as_bytes())
+                .ok()
+                .and_then(|s| s.trim().parse::<u64>().ok())
+                .ok_or(Error::Invalid("bad content-length"))?;
+            if length.is_some_and(|l| l != n) {
+                return Err(Error::Invalid("conflicting content-length"));
+            }
+            length = Some(n);
+        } else if name == header::TRANSFER_ENCODING {
+            has_te = true;
+            // The last coding listed decides whether the body is chunked.
+            chunked = value
+                .as_bytes()
+                .rsplit(|b| *b == b',')
+                .next()
+                .is_some_and(|c| c.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        } else if name == header::CONNECTION {
+            for token in value.as_bytes().split(|b| *b == b',') {
+                let token = token.trim_ascii();
+                if token.eq_ignore_ascii_case(b"close") {
+                    close = true;
+                } else if minor == 0 && token.eq_ignore_ascii_case(b"keep-alive") {
+                    close = false;
+                }
+            }
+        }
+        headers.append(name, value);
+    }
+
+    let state = if *method == Method::HEAD
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+    {
+        BodyState::Length(0)
+    } else if has_te {
+        // Both framings at once is how responses get smuggled: the length is ignored (RFC 9112
+        // §6.3) and the connection never reused.
+        if length.is_some() {
+            headers.remove(header::CONTENT_LENGTH);
+            close = true;
+        }
+        if chunked {
+            BodyState::Chunked(Chunk::Size)
+        } else {
+            BodyState::Close
+        }
+    } else if let Some(n) = length {
+        BodyState::Length(n)
+    } else {
+        BodyState::Close
+    };
+    if state == BodyState::Close {
+        close = true;
+    }
+    let mut parts = Response::new(()).into_parts().0;
+    parts.status = status;
+    parts.headers = headers;
+    Ok(Some(Head::Final(parts, state, !close)))
+}
+
+/// A response body read from an upstream connection, which goes back to the pool at the end.
+pub struct H1Body {
+    conn: Option<Conn>,
+    state: BodyState,
+    keep_alive: bool,
+}
+
+impl std::fmt::Debug for H1Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("H1Body")
+            .field("state", &self.state)
+            .finish()
+    }
+}
+
+impl H1Body {
+    /// The body is complete: the connection goes back to the pool if it may be reused.
+    fn finish(&mut self) {
+        self.state = BodyState::Done;
+        if let Some(conn) = self.conn.take() {
+            if self.keep_alive && conn.buf.is_empty() {
+                checkin(conn);
+            }
+        }
+    }
+
+    fn fail(&mut self, msg: &'static str) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        self.state = BodyState::Done;
+        self.conn = None;
+        Poll::Ready(Some(Err(Error::Invalid(msg).into())))
+    }
+}
+
+impl http_body::Body for H1Body {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        let this = self.get_mut();
+        loop {
+            let state = this.state;
+            let Some(conn) = this.conn.as_mut() else {
+                return Poll::Ready(None);
+            };
+            // How much more to read when the buffer does not hold what the state needs.
+            let want = match state {
+                BodyState::Done => {
+                    this.finish();
+                    return Poll::Ready(None);
+                }
+                BodyState::Length(0) => {
+                    this.finish();
+                    return Poll::Ready(None);
+                }
+                BodyState::Length(rem) => {
+                    if !conn.buf.is_empty() {
+                        let n = (conn.buf.len() as u64).min(rem);
+                        let data = conn.buf.split_to(n as usize).freeze();
+                        this.state = BodyState::Length(rem - n);
+                        if rem == n {
+                            this.finish();
+                        }
+                        return Poll::Ready(Some(Ok(Frame::data(data))));
+                    }
+                    usize::try_from(rem).unwrap_or(usize::MAX)
+                }
+                BodyState::Close => {
+                    if !conn.buf.is_empty() {
+                        let data = conn.buf.split().freeze();
+                        return Poll::Ready(Some(Ok(Frame::data(data))));
+                    }
+                    READ_MIN
+                }
+                BodyState::Chunked(Chunk::Size) => match httparse::parse_chunk_size(&conn.buf) {
+                    Ok(httparse::Status::Complete((used, size))) => {
+                        conn.buf.advance(used);
+                        this.state = BodyState::Chunked(if size == 0 {
+                            Chunk::Trailers
+                        } else {
+                            Chunk::Data(size)
+                        });
+                        continue;
+                    }
+                    Ok(httparse::Status::Partial) if conn.buf.len() < MAX_LINE => READ_MIN,
+                    _ => return this.fail("bad chunk size"),
+                },
+                BodyState::Chunked(Chunk::Data(rem)) => {
+                    if !conn.buf.is_empty() {
+                        let n = (conn.buf.len() as u64).min(rem);
+                        let data = conn.buf.split_to(n as usize).freeze();
+                        this.state = BodyState::Chunked(if rem == n {
+                            Chunk::DataEnd
+                        } else {
+                            Chunk::Data(rem - n)
+                        });
+                        return Poll::Ready(Some(Ok(Frame::data(data))));
+                    }
+                    usize::try_from(rem).unwrap_or(usize::MAX).saturating_add(7)
+                }
+                BodyState::Chunked(Chunk::DataEnd) => {
+                    if conn.buf.len() >= 2 {
+                        if &conn.buf[..2] != b"\r\n" {
+                            return this.fail("chunk data longer than its size");
+                        }
+                        conn.buf.advance(2);
+                        this.state = BodyState::Chunked(Chunk::Size);
+                        continue;
+                    }
+                    READ_MIN
+                }
+                BodyState::Chunked(Chunk::Trailers) => {
+                    match conn.buf.windows(2).position(|w| w == b"\r\n") {
+                        Some(0) => {
+                            conn.buf.advance(2);
+                            this.finish();
+                            return Poll::Ready(None);
+                        }
+                        // A trailer field: not forwarded.
+                        Some(end) => {
+                            conn.buf.advance(end + 2);
+                            continue;
+                        }
+                        None if conn.buf.len() < MAX_LINE => READ_MIN,
+                        None => return this.fail("trailer line too long"),
+                    }
+                }
+            };
+            match ready!(poll_fill(conn, cx, want)) {
+                Ok(0) if state == BodyState::Close => {
+                    this.state = BodyState::Done;
+                    this.conn = None;
+                    return Poll::Ready(None);
+                }
+                Ok(0) => return this.fail("the upstream closed the connection mid-body"),
+                Ok(_) => {}
+                Err(e) => {
+                    this.state = BodyState::Done;
+                    this.conn = None;
+                    return Poll::Ready(Some(Err(Error::Io(e).into())));
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self.state, BodyState::Done | BodyState::Length(0))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self.state {
+            BodyState::Done => SizeHint::with_exact(0),
+            BodyState::Length(n) => SizeHint::with_exact(n),
+            _ => SizeHint::default(),
+        }
+    }
+}

@@ -1,0 +1,510 @@
+//! The HTTP/1.1 upstream client (`upstream/h1.rs`) against a scripted upstream that answers
+//! with exact bytes: connection reuse, every response framing, interim responses, stale pooled
+//! connections, and malformed responses.
+
+use archway_testkit::*;
+use http::Request;
+use http_body_util::{BodyExt, Full};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// One request as the scripted upstream read it.
+#[derive(Debug, Clone)]
+struct Got {
+    conn: usize,
+    nth_on_conn: usize,
+    head: String,
+    body: Vec<u8>,
+}
+
+/// What the script does with a request.
+enum Act {
+    /// Write these bytes and keep reading requests.
+    Reply(Vec<u8>),
+    /// Write these bytes, wait, then close.
+    ReplyThenClose(Vec<u8>, Duration),
+    /// Close without answering.
+    Close,
+}
+
+type Script = Arc<dyn Fn(&Got) -> Act + Send + Sync>;
+
+struct Scripted {
+    addr: std::net::SocketAddr,
+    conns: Arc<AtomicUsize>,
+    got: Arc<Mutex<Vec<Got>>>,
+}
+
+impl Scripted {
+    async fn start(script: impl Fn(&Got) -> Act + Send + Sync + 'static) -> Scripted {
+        let script: Script = Arc::new(script);
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let conns = Arc::new(AtomicUsize::new(0));
+        let got: Arc<Mutex<Vec<Got>>> = Arc::default();
+        let (c2, g2) = (conns.clone(), got.clone());
+        tokio::spawn(async move {
+            while let Ok((s, _)) = listener.accept().await {
+                let n = c2.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(serve(s, n, script.clone(), g2.clone()));
+            }
+        });
+        Scripted { addr, conns, got }
+    }
+
+    fn yaml(&self) -> String {
+        format!(
+            "apis:\n  - name: api\n    protocol: REST\n    stages:\n      prod: {{}}\n    routes:\n      ANY /{{proxy+}}:\n        integration:\n          type: HTTP_PROXY\n          uri: \"http://{}/{{proxy}}\"\n",
+            self.addr
+        )
+    }
+
+    fn connections(&self) -> usize {
+        self.conns.load(Ordering::SeqCst)
+    }
+
+    fn got(&self) -> Vec<Got> {
+        self.got.lock().unwrap().clone()
+    }
+}
+
+async fn serve(mut s: TcpStream, conn: usize, script: Script, got: Arc<Mutex<Vec<Got>>>) {
+    let mut buf = Vec::new();
+    let mut nth = 0;
+    loop {
+        // Read a head, then a Content-Length body.
+        let head_end = loop {
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            let mut chunk = [0u8; 4096];
+            match s.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+        let len = head
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("content-length")
+                    .then(|| v.trim().parse::<usize>().ok())?
+            })
+            .unwrap_or(0);
+        while buf.len() < head_end + len {
+            let mut chunk = [0u8; 4096];
+            match s.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+        let body = buf[head_end..head_end + len].to_vec();
+        buf.drain(..head_end + len);
+        let g = Got {
+            conn,
+            nth_on_conn: nth,
+            head,
+            body,
+        };
+        nth += 1;
+        got.lock().unwrap().push(g.clone());
+        match script(&g) {
+            Act::Reply(bytes) => {
+                if s.write_all(&bytes).await.is_err() {
+                    return;
+                }
+            }
+            Act::ReplyThenClose(bytes, wait) => {
+                let _ = s.write_all(&bytes).await;
+                tokio::time::sleep(wait).await;
+                return;
+            }
+            Act::Close => return,
+        }
+    }
+}
+
+/// One client connection to the gateway, so that every request lands on the same worker (and
+/// so on the same upstream pool).
+struct OneConn(hyper::client::conn::http1::SendRequest<Full<bytes::Bytes>>);
+
+impl OneConn {
+    async fn open(addr: std::net::SocketAddr) -> OneConn {
+        let s = TcpStream::connect(addr).await.unwrap();
+        let (tx, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(s))
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        OneConn(tx)
+    }
+
+    async fn get(&mut self, path: &str) -> Reply {
+        self.send(
+            Request::get(path)
+                .header("host", "x")
+                .body(Full::default())
+                .unwrap(),
+        )
+        .await
+    }
+
+    async fn send(&mut self, req: Request<Full<bytes::Bytes>>) -> Reply {
+        let mut req = req;
+        req.headers_mut()
+            .entry("host")
+            .or_insert(http::HeaderValue::from_static("x"));
+        self.0.ready().await.unwrap();
+        let resp = self.0.send_request(req).await.expect("response");
+        let (parts, body) = resp.into_parts();
+        let body = body.collect().await.expect("body").to_bytes();
+        Reply {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body,
+        }
+    }
+}
+
+fn ok(body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Where the request went, as the scripted upstream saw it: `GET /a HTTP/1.1` → `a`.
+fn target(g: &Got) -> String {
+    g.head
+        .split(' ')
+        .nth(1)
+        .unwrap_or("")
+        .trim_start_matches('/')
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sequential_requests_reuse_one_upstream_connection() {
+    let up = Scripted::start(|g| Act::Reply(ok(&format!("n{}", g.nth_on_conn)))).await;
+    let gw = TestGateway::start(&up.yaml());
+    let mut c = OneConn::open(gw.addr).await;
+    for i in 0..20 {
+        let r = c.get(&format!("/prod/r{i}")).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.text(), format!("n{i}"));
+    }
+    assert_eq!(up.connections(), 1, "{:?}", up.got());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chunked_response_with_extensions_and_trailers_then_reuse() {
+    let up = Scripted::start(|g| {
+        if target(g) == "chunked" {
+            Act::Reply(
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nx-up: 1\r\n\r\n\
+                  5;ext=\"q\"\r\nhello\r\n7\r\n, world\r\n0\r\nx-trailer: t\r\n\r\n"
+                    .to_vec(),
+            )
+        } else {
+            Act::Reply(ok("after"))
+        }
+    })
+    .await;
+    let gw = TestGateway::start(&up.yaml());
+    let mut c = OneConn::open(gw.addr).await;
+    let r = c.get("/prod/chunked").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), "hello, world");
+    assert_eq!(r.header("x-up"), Some("1"));
+    assert!(r.header("transfer-encoding").is_none_or(|v| v == "chunked"));
+    let r = c.get("/prod/next").await;
+    assert_eq!(r.text(), "after");
+    assert_eq!(
+        up.connections(),
+        1,
+        "the chunked body ended cleanly: reused"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chunked_response_split_across_many_writes() {
+    // Every byte of the framing in its own write, to exercise each partial state.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let mut seen = Vec::new();
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let resp: &[u8] = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\n\r\n";
+                for b in resp {
+                    if s.write_all(&[*b]).await.is_err() {
+                        return;
+                    }
+                    s.flush().await.ok();
+                    tokio::time::sleep(Duration::from_micros(200)).await;
+                }
+                let _ = s.read(&mut buf).await;
+            });
+        }
+    });
+    let yaml = format!(
+        "apis:\n  - name: api\n    protocol: REST\n    stages:\n      prod: {{}}\n    routes:\n      ANY /{{proxy+}}:\n        integration:\n          type: HTTP_PROXY\n          uri: \"http://{addr}/{{proxy}}\"\n"
+    );
+    let gw = TestGateway::start(&yaml);
+    let r = get(&client(), &gw.url("/prod/x")).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), "abc0123456789abcdef");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_delimited_body_is_read_to_the_end_and_not_reused() {
+    let up = Scripted::start(|g| {
+        if target(g) == "close" {
+            Act::ReplyThenClose(
+                b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nuntil the end".to_vec(),
+                Duration::ZERO,
+            )
+        } else {
+            Act::Reply(ok("fresh"))
+        }
+    })
+    .await;
+    let gw = TestGateway::start(&up.yaml());
+    let mut c = OneConn::open(gw.addr).await;
+    let r = c.get("/prod/close").await;
+    assert_eq!(r.text(), "until the end");
+    let r = c.get("/prod/other").await;
+    assert_eq!(r.text(), "fresh");
+    assert_eq!(
+        up.connections(),
+        2,
+        "a close-delimited body ends its connection"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interim_responses_are_skipped() {
+    let up = Scripted::start(|_| {
+        Act::Reply(
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </s.css>\r\n\r\nHTTP/1.1 201 Created\r\ncontent-length: 4\r\n\r\ndone"
+                .to_vec(),
+        )
+    })
+    .await;
+    let gw = TestGateway::start(&up.yaml());
+    let r = get(&client(), &gw.url("/prod/x")).await;
+    assert_eq!(r.status, 201);
+    assert_eq!(r.text(), "done");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_and_no_content_responses_have_no_body() {
+    let up = Scripted::start(|g| {
+        if g.head.starts_with("HEAD") {
+            // The length of the body a GET would get, and no body.
+            Act::Reply(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n".to_vec())
+        } else if target(g) == "nocontent" {
+            Act::Reply(b"HTTP/1.1 204 No Content\r\n\r\n".to_vec())
+        } else {
+            Act::Reply(ok("body"))
+        }
+    })
+    .await;
+    let gw = TestGateway::start(&up.yaml());
+    let mut c = OneConn::open(gw.addr).await;
+    let r = c
+        .send(Request::head("/prod/h").body(Full::default()).unwrap())
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.is_empty());
+    let r = c.get("/prod/nocontent").await;
+    assert_eq!(r.status, 204);
+    let r = c.get("/prod/last").await;
+    assert_eq!(r.text(), "body");
+    assert_eq!(
+        up.connections(),
+        1,
+        "bodiless responses keep the connection"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pooled_connection_found_closed_is_retried_on_a_new_one() {
+    // The upstream answers the first request of each connection and drops the second without a
+    // word, as a server whose keep-alive timeout fires just as the request arrives does.
+    let up = Scripted::start(|g| {
+        if g.nth_on_conn == 0 {
+            Act::Reply(ok(&format!("conn{}", g.conn)))
+        } else {
+            Act::Close
+        }
+    })
+    .await;
+    let gw = TestGateway::start(&up.yaml());
+    let mut c = OneConn::open(gw.addr).await;
+    assert_eq!(c.get("/prod/a").await.text(), "conn0");
+    let r = c.get("/prod/b").await;
+    assert_eq!(r.status, 200, "retried: {}", r.text());
+    assert_eq!(r.text(), "conn1");
+    // A request with a streamed body cannot be sent again: the failure is reported.
+    let r = c
+        .send(
+            Request::post("/prod/c")
+                .body(Full::from("payload"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, 504, "{}", r.text());
+    assert_eq!(r.json()["message"], "Internal server error");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pooled_connection_the_upstream_closed_while_idle_is_not_used() {
+    let up = Scripted::start(|g| {
+        Act::ReplyThenClose(ok(&format!("conn{}", g.conn)), Duration::from_millis(20))
+    })
+    .await;
+    let gw = TestGateway::start(&up.yaml());
+    let mut c = OneConn::open(gw.addr).await;
+    assert_eq!(c.get("/prod/a").await.text(), "conn0");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let r = c.get("/prod/b").await;
+    assert_eq!(r.text(), "conn1");
+    let firsts = up.got().iter().filter(|g| g.nth_on_conn == 0).count();
+    assert_eq!(
+        firsts,
+        2,
+        "the closed connection got no request: {:?}",
+        up.got()
+    );
+    assert_eq!(up.got().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_responses_are_integration_failures() {
+    let up = Scripted::start(|g| match target(g).as_str() {
+        "garbage" => Act::Reply(b"NOT HTTP AT ALL\r\n\r\n".to_vec()),
+        "two-lengths" => Act::Reply(
+            b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\ncontent-length: 4\r\n\r\nabcd".to_vec(),
+        ),
+        "bad-length" => Act::Reply(b"HTTP/1.1 200 OK\r\ncontent-length: -1\r\n\r\n".to_vec()),
+        "upgrade" => Act::Reply(b"HTTP/1.1 101 Switching Protocols\r\n\r\n".to_vec()),
+        "huge-head" => {
+            let mut v = b"HTTP/1.1 200 OK\r\n".to_vec();
+            for i in 0..3000 {
+                v.extend_from_slice(format!("x-h{i}: {}\r\n", "v".repeat(30)).as_bytes());
+            }
+            v.extend_from_slice(b"\r\n");
+            Act::Reply(v)
+        }
+        _ => Act::Reply(ok("fine")),
+    })
+    .await;
+    let gw = TestGateway::start(&up.yaml());
+    let mut c = OneConn::open(gw.addr).await;
+    for path in [
+        "garbage",
+        "two-lengths",
+        "bad-length",
+        "upgrade",
+        "huge-head",
+    ] {
+        let r = c.get(&format!("/prod/{path}")).await;
+        assert_eq!(r.status, 504, "{path}: {}", r.text());
+        assert_eq!(r.json()["message"], "Internal server error", "{path}");
+    }
+    assert_eq!(c.get("/prod/ok").await.text(), "fine");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_cut_short_fails_the_client_response() {
+    let up = Scripted::start(|_| {
+        Act::ReplyThenClose(
+            b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly ten b".to_vec(),
+            Duration::ZERO,
+        )
+    })
+    .await;
+    let gw = TestGateway::start(&up.yaml());
+    let resp = client()
+        .request(
+            Request::get(gw.url("/prod/short"))
+                .body(Full::default())
+                .unwrap(),
+        )
+        .await;
+    // The gateway aborts the client connection: before the head is flushed or after.
+    if let Ok(resp) = resp {
+        assert_eq!(resp.status(), 200);
+        assert!(
+            resp.into_body().collect().await.is_err(),
+            "a truncated body must not look complete"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_response_with_both_framings_is_read_chunked_and_its_connection_dropped() {
+    let up = Scripted::start(|g| {
+        if target(g) == "both" {
+            Act::Reply(
+                b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+                    .to_vec(),
+            )
+        } else {
+            Act::Reply(ok("next"))
+        }
+    })
+    .await;
+    let gw = TestGateway::start(&up.yaml());
+    let mut c = OneConn::open(gw.addr).await;
+    assert_eq!(c.get("/prod/both").await.text(), "abc");
+    assert_eq!(c.get("/prod/n").await.text(), "next");
+    assert_eq!(up.connections(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_framing_is_the_gateways() {
+    let up = Scripted::start(|_| Act::Reply(ok("k"))).await;
+    let gw = TestGateway::start(&up.yaml());
+    let mut c = OneConn::open(gw.addr).await;
+    c.get("/prod/get").await;
+    c.send(
+        Request::post("/prod/post")
+            .body(Full::from("12345"))
+            .unwrap(),
+    )
+    .await;
+    c.send(Request::post("/prod/empty").body(Full::default()).unwrap())
+        .await;
+    let got = up.got();
+    let head = |t: &str| {
+        got.iter()
+            .find(|g| target(g) == t)
+            .unwrap()
+            .head
+            .to_ascii_lowercase()
+    };
+    assert!(!head("get").contains("content-length"), "{}", head("get"));
+    assert!(head("post").contains("content-length: 5\r\n"));
+    assert!(head("empty").contains("content-length: 0\r\n"));
+    assert_eq!(
+        got.iter().find(|g| target(g) == "post").unwrap().body,
+        b"12345"
+    );
+    for t in ["get", "post", "empty"] {
+        assert_eq!(head(t).matches("host: ").count(), 1, "{}", head(t));
+        assert!(!head(t).contains("transfer-encoding"));
+    }
+}
