@@ -9,6 +9,8 @@ use std::borrow::Cow;
 pub struct GatewayError {
     pub kind: GatewayResponseType,
     message: Option<Cow<'static, str>>,
+    /// A status other than the type's default (AWS answers some DEFAULT_5XX cases 502).
+    status: Option<u16>,
 }
 
 impl GatewayError {
@@ -16,6 +18,7 @@ impl GatewayError {
         GatewayError {
             kind,
             message: None,
+            status: None,
         }
     }
 
@@ -23,6 +26,7 @@ impl GatewayError {
         GatewayError {
             kind,
             message: Some(message.into()),
+            status: None,
         }
     }
 
@@ -31,6 +35,21 @@ impl GatewayError {
         self.message
             .as_deref()
             .unwrap_or_else(|| self.kind.default_message())
+    }
+
+    /// The status to answer when the gateway response is not customised.
+    pub fn status(&self) -> u16 {
+        self.status.unwrap_or_else(|| self.kind.default_status())
+    }
+
+    /// A Lambda function failed, crashed or answered something that is not a proxy response:
+    /// AWS answers DEFAULT_5XX with 502 `Internal server error`.
+    pub fn bad_gateway() -> GatewayError {
+        GatewayError {
+            kind: GatewayResponseType::Default5xx,
+            message: None,
+            status: Some(502),
+        }
     }
 
     /// A request that is not well-formed HTTP for a gateway (bad path, ambiguous framing).

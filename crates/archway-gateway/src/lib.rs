@@ -39,6 +39,8 @@ pub struct Gateway {
     snapshot: ArcSwap<Snapshot>,
     upstream: Upstream,
     access_log: AccessLog,
+    /// Local Lambda functions (`AWS_PROXY` integrations), when any are declared.
+    functions: arc_swap::ArcSwapOption<archway_functions::Functions>,
 }
 
 impl Gateway {
@@ -51,7 +53,13 @@ impl Gateway {
             snapshot: ArcSwap::from_pointee(snapshot),
             upstream: Upstream::new()?,
             access_log,
+            functions: arc_swap::ArcSwapOption::empty(),
         })
+    }
+
+    /// Sets the host of the local Lambda functions that `AWS_PROXY` integrations invoke.
+    pub fn set_functions(&self, functions: Option<Arc<archway_functions::Functions>>) {
+        self.functions.store(functions);
     }
 
     /// The snapshot in force now.

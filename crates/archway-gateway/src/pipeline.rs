@@ -24,7 +24,8 @@
 //!  validate body ──── the route's model for the content type, JSON Schema draft 4
 //!    │                                                                   (phase::validate)
 //!    ▼
-//!  integrate ──────── HTTP_PROXY | HTTP | MOCK, within timeoutInMillis    (integrate)
+//!  integrate ──────── HTTP_PROXY | HTTP | MOCK | AWS_PROXY (local Lambda functions),
+//!                     within timeoutInMillis                              (integrate)
 //!    ▼
 //!  map response ───── integration response by selectionPattern (HTTP, MOCK)
 //!    ▼
@@ -163,12 +164,26 @@ async fn run(
         (IntegrationType::Mock, payload::RequestBody::Buffered(b)) => {
             integrate::mock::call(integration, ctx, &parts, b)
         }
-        // Lambda and AWS-service integrations are refused when the snapshot is compiled; a
-        // body in the wrong form cannot happen. Both answer a configuration error.
-        (IntegrationType::AwsProxy | IntegrationType::Aws, _)
-        | (IntegrationType::Http | IntegrationType::Mock, payload::RequestBody::Stream(_)) => Err(
-            GatewayError::new(GatewayResponseType::ApiConfigurationError),
-        ),
+        (IntegrationType::AwsProxy, payload::RequestBody::Buffered(b)) => {
+            let functions = gw.functions.load_full();
+            Box::pin(integrate::lambda::call(
+                functions.as_deref(),
+                integration,
+                ctx,
+                &parts,
+                b,
+            ))
+            .await
+        }
+        // AWS-service integrations are refused when the snapshot is compiled; a body in the
+        // wrong form cannot happen. Both answer a configuration error.
+        (IntegrationType::Aws, _)
+        | (
+            IntegrationType::Http | IntegrationType::Mock | IntegrationType::AwsProxy,
+            payload::RequestBody::Stream(_),
+        ) => Err(GatewayError::new(
+            GatewayResponseType::ApiConfigurationError,
+        )),
     }
 }
 

@@ -20,7 +20,7 @@ pub fn error_response(err: &GatewayError, ctx: &RequestContext) -> Response<Body
     let custom = stage.and_then(|s| s.gateway_responses.get(err.kind));
     let status = custom
         .and_then(|c| c.status_code)
-        .unwrap_or_else(|| err.kind.default_status());
+        .unwrap_or_else(|| err.status());
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
 
     let mut builder = Response::builder().status(status);

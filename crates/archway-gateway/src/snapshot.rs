@@ -9,9 +9,10 @@ use crate::phase::validate::CompiledValidation;
 use crate::router::Router;
 use archway_model::template::Template;
 use archway_model::{
-    AccessLogDestination, ApiDefinition, GatewayResponse, GatewayResponseType, Integration,
-    IntegrationResponse, IntegrationType, Model, ParamSource, ParamTarget, PassthroughBehavior,
-    Protocol, ResponseParamSource, RouteKey, Settings, Stage, UpstreamProtocol, UriPart,
+    AccessLogDestination, ApiDefinition, Function, GatewayResponse, GatewayResponseType,
+    Integration, IntegrationResponse, IntegrationType, Model, ParamSource, ParamTarget,
+    PassthroughBehavior, Protocol, ResponseParamSource, RouteKey, Settings, Stage,
+    UpstreamProtocol, UriPart,
 };
 use http::uri::{Authority, Scheme};
 use http::HeaderValue;
@@ -102,6 +103,22 @@ pub struct CompiledIntegration {
     pub passthrough_behavior: PassthroughBehavior,
     pub responses: Vec<CompiledIntegrationResponse>,
     pub client: ClientKind,
+    /// `AWS_PROXY`: the local function and the event format.
+    pub lambda: Option<LambdaTarget>,
+}
+
+/// The function an `AWS_PROXY` integration invokes.
+#[derive(Debug, Clone)]
+pub struct LambdaTarget {
+    pub function: Arc<str>,
+    pub payload: PayloadFormat,
+}
+
+/// The Lambda proxy event and response format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayloadFormat {
+    V1,
+    V2,
 }
 
 /// Which pooled client an integration uses.
@@ -183,6 +200,7 @@ impl Snapshot {
                     stage,
                     &stage.deployment,
                     model.settings.max_payload_bytes,
+                    &model.functions,
                 ) {
                     Ok(s) => {
                         let s = Arc::new(s);
@@ -257,6 +275,7 @@ fn compile_stage(
     stage: &Stage,
     def: &ApiDefinition,
     default_payload: u64,
+    functions: &[Function],
 ) -> Result<CompiledStage, Vec<String>> {
     let mut stage_c = compile_deployment(
         api_id,
@@ -265,6 +284,7 @@ fn compile_stage(
         &stage.variables,
         def,
         default_payload,
+        functions,
     )?;
     stage_c.deployment_id = stage.deployment_id.as_deref().map(Arc::from);
     if let Some(c) = &stage.canary {
@@ -279,6 +299,7 @@ fn compile_stage(
             &vars,
             &c.deployment,
             default_payload,
+            functions,
         )
         .map_err(|e| {
             e.into_iter()
@@ -303,6 +324,7 @@ fn compile_deployment(
     variables: &IndexMap<String, String>,
     def: &ApiDefinition,
     default_payload: u64,
+    functions: &[Function],
 ) -> Result<CompiledStage, Vec<String>> {
     let mut errors = Vec::new();
     let mut routes = Vec::with_capacity(def.routes.len());
@@ -315,8 +337,9 @@ fn compile_deployment(
             RouteKey::Route { path, .. } => path.to_string(),
             RouteKey::Default => "$default".to_string(),
         };
-        let compiled = compile_integration(&r.integration, &param_names, variables)
-            .and_then(|i| Ok((i, CompiledValidation::new(def, r)?)));
+        let compiled =
+            compile_integration(&r.integration, &param_names, variables, protocol, functions)
+                .and_then(|i| Ok((i, CompiledValidation::new(def, r)?)));
         match compiled {
             Ok((integration, validation)) => routes.push(CompiledRoute {
                 route_key: r.key.to_string().into(),
@@ -352,15 +375,19 @@ fn compile_integration(
     i: &Integration,
     param_names: &[String],
     vars: &IndexMap<String, String>,
+    protocol: Protocol,
+    functions: &[Function],
 ) -> Result<CompiledIntegration, String> {
-    if matches!(i.kind, IntegrationType::AwsProxy | IntegrationType::Aws) {
-        return Err(format!(
-            "integration type {} is not supported yet",
-            i.kind.as_str()
-        ));
+    if i.kind == IntegrationType::Aws {
+        return Err("integration type AWS is not supported yet".into());
     }
+    let lambda = if i.kind == IntegrationType::AwsProxy {
+        Some(compile_lambda(i, vars, protocol, functions)?)
+    } else {
+        None
+    };
     let target = match &i.uri {
-        Some(uri) if i.kind != IntegrationType::Mock => {
+        Some(uri) if matches!(i.kind, IntegrationType::Http | IntegrationType::HttpProxy) => {
             Some(compile_target(&uri.parts, param_names, vars)?)
         }
         _ => None,
@@ -391,6 +418,50 @@ fn compile_integration(
             http2_only: i.upstream_protocol == UpstreamProtocol::Http2,
             insecure: i.insecure_skip_verification,
         },
+        lambda,
+    })
+}
+
+/// `AWS_PROXY`: the function named by the URI (after stage variables), which must be a local one.
+fn compile_lambda(
+    i: &Integration,
+    vars: &IndexMap<String, String>,
+    protocol: Protocol,
+    functions: &[Function],
+) -> Result<LambdaTarget, String> {
+    let uri = i
+        .uri
+        .as_ref()
+        .ok_or("an AWS_PROXY integration needs a `uri` naming a Lambda function")?;
+    let mut rendered = String::new();
+    for part in &uri.parts {
+        match part {
+            UriPart::Text(t) => rendered.push_str(t),
+            UriPart::StageVariable(v) => match vars.get(v) {
+                Some(val) => rendered.push_str(val),
+                None => return Err(format!("stage variable `{v}` is not defined")),
+            },
+            UriPart::PathParam(p) => {
+                return Err(format!(
+                    "`{{{p}}}` cannot be part of a Lambda function's URI"
+                ))
+            }
+        }
+    }
+    let name = archway_model::lambda_function_name(&rendered)
+        .ok_or_else(|| format!("`{}` does not name a Lambda function", uri.source))?;
+    if !functions.iter().any(|f| f.name == name) {
+        return Err(format!(
+            "no local function is named `{name}`: declare it under `functions:` (invoking functions in AWS is not supported yet)"
+        ));
+    }
+    let payload = match (protocol, i.payload_format_version.as_deref()) {
+        (Protocol::Http, Some("1.0")) | (Protocol::Rest, _) => PayloadFormat::V1,
+        (Protocol::Http, _) => PayloadFormat::V2,
+    };
+    Ok(LambdaTarget {
+        function: name.into(),
+        payload,
     })
 }
 

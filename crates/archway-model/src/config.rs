@@ -21,6 +21,29 @@ pub struct ConfigFile {
     pub access_log: Option<AccessLogConfig>,
     pub apis: Vec<Spanned<ApiConfig>>,
     pub domain_names: Vec<Spanned<DomainNameConfig>>,
+    pub functions: Vec<Spanned<FunctionConfig>>,
+}
+
+/// A local Lambda function: worker processes that Archway starts and serves through the Lambda
+/// Runtime API. Integrations reach it by name (`arn:aws:lambda:REGION:ACCOUNT:function:NAME`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct FunctionConfig {
+    pub name: Option<Spanned<String>>,
+    /// The command that runs one worker, split into words as a shell would (quotes respected,
+    /// nothing expanded), e.g. `python3 -m awslambdaric app.handler`.
+    pub command: Option<Spanned<String>>,
+    /// Where workers run, relative to the config file's folder. Default: that folder.
+    pub working_directory: Option<Spanned<String>>,
+    pub environment: IndexMap<Spanned<String>, Spanned<String>>,
+    /// Seconds an invocation may run (Lambda's `Timeout`): 1 to 900, default 3.
+    pub timeout: Option<Spanned<u64>>,
+    /// Lambda's `MemorySize` in MB, passed to the workers: 128 to 10240, default 128.
+    pub memory_size: Option<Spanned<u64>>,
+    /// Most workers running at once: 1 to 1000, default 10.
+    pub max_concurrency: Option<Spanned<u64>>,
+    /// Workers kept started even when idle: 0 to maxConcurrency, default 0.
+    pub warm_minimum: Option<Spanned<u64>>,
 }
 
 /// Listener and limit settings.
@@ -137,7 +160,7 @@ pub struct RouteConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct IntegrationConfig {
-    /// `HTTP_PROXY`, `HTTP` or `MOCK`.
+    /// `HTTP_PROXY`, `HTTP`, `MOCK` or `AWS_PROXY` (a local Lambda function).
     #[serde(rename = "type")]
     pub kind: Option<Spanned<String>>,
     /// Target URI with `{param}`, `{proxy}` and `${stageVariables.name}`.
@@ -157,6 +180,9 @@ pub struct IntegrationConfig {
     /// (HTTP/2 with prior knowledge, h2c for `http://`).
     pub upstream_protocol: Option<Spanned<String>>,
     pub tls_config: Option<IntegrationTlsConfig>,
+    /// `AWS_PROXY` on HTTP APIs: the Lambda event and response format, `1.0` or `2.0`
+    /// (default `2.0`). REST APIs use `1.0`.
+    pub payload_format_version: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

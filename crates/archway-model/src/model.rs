@@ -27,6 +27,75 @@ pub struct Model {
     pub access_log: Option<AccessLogDestination>,
     pub apis: Vec<Api>,
     pub domain_names: Vec<DomainName>,
+    pub functions: Vec<Function>,
+}
+
+/// A local Lambda function (`functions:` in archway.yaml, or `archway serve --function`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Function {
+    pub name: String,
+    /// Program and arguments of one worker.
+    pub command: Vec<String>,
+    pub working_directory: Option<PathBuf>,
+    pub environment: IndexMap<String, String>,
+    pub timeout: Duration,
+    pub memory_mb: u32,
+    pub max_concurrency: u32,
+    pub warm_minimum: u32,
+}
+
+/// The function name in a Lambda integration URI: either
+/// `arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/FUNCTION_ARN/invocations` or the
+/// function ARN itself (`arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`).
+pub fn lambda_function_name(uri: &str) -> Option<&str> {
+    let arn = match uri.split_once(":lambda:path/") {
+        Some((prefix, path)) if prefix.starts_with("arn:") => path
+            .strip_prefix("2015-03-31/functions/")?
+            .strip_suffix("/invocations")?,
+        _ => uri,
+    };
+    let rest = arn.strip_prefix("arn:")?;
+    let mut parts = rest.splitn(6, ':');
+    let (_partition, service, _region, _account, kind) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    if service != "lambda" || kind != "function" {
+        return None;
+    }
+    let name = parts.next()?.split(':').next()?;
+    Function::valid_name(name).then_some(name)
+}
+
+impl Function {
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
+
+    /// A function running `command` in `working_directory` with Lambda's defaults (3 s, 128 MB)
+    /// and up to 10 workers.
+    pub fn new(name: &str, command: Vec<String>, working_directory: Option<PathBuf>) -> Function {
+        Function {
+            name: name.to_string(),
+            command,
+            working_directory,
+            environment: IndexMap::new(),
+            timeout: Self::DEFAULT_TIMEOUT,
+            memory_mb: 128,
+            max_concurrency: 10,
+            warm_minimum: 0,
+        }
+    }
+
+    /// Whether `name` is a valid Lambda function name (1 to 64 of `[A-Za-z0-9_-]`).
+    pub fn valid_name(name: &str) -> bool {
+        !name.is_empty()
+            && name.len() <= 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -260,12 +260,90 @@ impl Validator<'_> {
                 );
             }
         }
+        let mut functions: Vec<Function> = Vec::new();
+        for f in &cfg.functions {
+            if let Some(func) = self.function(f) {
+                if functions.iter().any(|o| o.name == func.name) {
+                    self.error(f, format!("a second function is named `{}`", func.name));
+                } else {
+                    functions.push(func);
+                }
+            }
+        }
         Model {
             settings,
             access_log,
             apis,
             domain_names,
+            functions,
         }
+    }
+
+    fn function(&mut self, f: &Spanned<FunctionConfig>) -> Option<Function> {
+        let name = match &f.name {
+            Some(n) if Function::valid_name(&n.value) => Some(n.value.clone()),
+            Some(n) => {
+                self.error(
+                    n,
+                    format!(
+                        "`{}` is not a function name: 1 to 64 letters, digits, `-` or `_`",
+                        n.value
+                    ),
+                );
+                None
+            }
+            None => {
+                self.missing(f, "name");
+                None
+            }
+        };
+        let command = match &f.command {
+            Some(c) => match shlex::split(&c.value) {
+                Some(words) if !words.is_empty() => Some(words),
+                _ => {
+                    self.error(c, "the command is empty or has an unclosed quote");
+                    None
+                }
+            },
+            None => {
+                self.missing(f, "command");
+                None
+            }
+        };
+        let working_directory = f.working_directory.as_ref().map(|d| self.path(d));
+        let mut func = Function::new(&name?, command?, working_directory);
+        if func.working_directory.is_none() {
+            func.working_directory = Some(self.base_dir.to_path_buf());
+        }
+        for (k, v) in &f.environment {
+            func.environment.insert(k.value.clone(), v.value.clone());
+        }
+        let mut ranged = |v: &Option<Spanned<u64>>, lo: u64, hi: u64| -> Option<u64> {
+            let v = v.as_ref()?;
+            if v.value < lo || v.value > hi {
+                self.error(v, format!("must be between {lo} and {hi}"));
+                return None;
+            }
+            Some(v.value)
+        };
+        if let Some(t) = ranged(&f.timeout, 1, 900) {
+            func.timeout = Duration::from_secs(t);
+        }
+        if let Some(m) = ranged(&f.memory_size, 128, 10240) {
+            func.memory_mb = m as u32;
+        }
+        if let Some(c) = ranged(&f.max_concurrency, 1, 1000) {
+            func.max_concurrency = c as u32;
+        }
+        if let Some(w) = ranged(&f.warm_minimum, 0, 1000) {
+            func.warm_minimum = w as u32;
+        }
+        if func.warm_minimum > func.max_concurrency {
+            if let Some(w) = &f.warm_minimum {
+                self.error(w, "must not be more than maxConcurrency");
+            }
+        }
+        Some(func)
     }
 
     fn settings(&mut self, s: &ServerConfig) -> Settings {
@@ -809,12 +887,13 @@ impl Validator<'_> {
                 "HTTP_PROXY" => Some(IntegrationType::HttpProxy),
                 "HTTP" => Some(IntegrationType::Http),
                 "MOCK" => Some(IntegrationType::Mock),
-                "AWS_PROXY" | "AWS" => {
+                "AWS_PROXY" => Some(IntegrationType::AwsProxy),
+                "AWS" => {
                     self.error(
                         k,
                         format!(
-                            "integration type `{}` (Lambda and AWS services) is not supported yet; route `{}` is refused rather than served wrongly",
-                            k.value, key.value
+                            "integration type `AWS` (AWS services and non-proxy Lambda) is not supported yet; route `{}` is refused rather than served wrongly",
+                            key.value
                         ),
                     );
                     None
@@ -822,7 +901,7 @@ impl Validator<'_> {
                 other => {
                     self.error(
                         k,
-                        format!("expected HTTP_PROXY, HTTP or MOCK, found `{other}`"),
+                        format!("expected HTTP_PROXY, HTTP, MOCK or AWS_PROXY, found `{other}`"),
                     );
                     None
                 }
@@ -879,7 +958,7 @@ impl Validator<'_> {
                             continue;
                         }
                         let sample = substitute_for_check(&t, vars);
-                        if let Err(e) = check_absolute_uri(&sample) {
+                        if let Err(e) = check_target_uri(kind, &sample) {
                             self.error(
                                 u,
                                 format!(
@@ -892,7 +971,7 @@ impl Validator<'_> {
                     if stages.is_empty() {
                         let sample = substitute_for_check(&t, &IndexMap::new());
                         if t.stage_variables().next().is_none() {
-                            if let Err(e) = check_absolute_uri(&sample) {
+                            if let Err(e) = check_target_uri(kind, &sample) {
                                 self.error(u, e);
                             }
                         }
@@ -904,7 +983,12 @@ impl Validator<'_> {
                     None
                 }
             },
-            (None, Some(IntegrationType::HttpProxy | IntegrationType::Http)) => {
+            (
+                None,
+                Some(
+                    IntegrationType::HttpProxy | IntegrationType::Http | IntegrationType::AwsProxy,
+                ),
+            ) => {
                 self.missing(ic, "uri");
                 None
             }
@@ -1079,11 +1163,31 @@ impl Validator<'_> {
                 }
             },
         };
+        let payload_format_version = match &ic.payload_format_version {
+            None => None,
+            Some(v) if v.value != "1.0" && v.value != "2.0" => {
+                self.error(v, format!("expected 1.0 or 2.0, found `{}`", v.value));
+                None
+            }
+            Some(v) if kind != Some(IntegrationType::AwsProxy) => {
+                self.warn(
+                    v,
+                    "ignored: only AWS_PROXY integrations have a payload format",
+                );
+                None
+            }
+            Some(v) if protocol == Protocol::Rest && v.value != "1.0" => {
+                self.error(v, "REST APIs send Lambda functions payload format 1.0 only");
+                None
+            }
+            Some(v) => Some(v.value.clone()),
+        };
         let kind = kind?;
         Some(Integration {
             kind,
             uri,
             http_method,
+            payload_format_version,
             timeout,
             request_parameters,
             request_templates,
@@ -1236,6 +1340,20 @@ fn substitute_for_check(t: &UriTemplate, vars: &IndexMap<String, String>) -> Str
         }
     }
     s
+}
+
+/// The URI an integration of `kind` targets: a Lambda function for AWS_PROXY, else an
+/// absolute http(s) URI.
+fn check_target_uri(kind: Option<IntegrationType>, s: &str) -> Result<(), String> {
+    if kind == Some(IntegrationType::AwsProxy) {
+        return match crate::model::lambda_function_name(s) {
+            Some(_) => Ok(()),
+            None => Err(format!(
+                "`{s}` does not name a Lambda function: expected `arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/arn:aws:lambda:REGION:ACCOUNT:function:NAME/invocations` or the function's ARN"
+            )),
+        };
+    }
+    check_absolute_uri(s)
 }
 
 fn check_absolute_uri(s: &str) -> Result<(), String> {

@@ -826,7 +826,12 @@ fn schema_and_loader_agree_on_values() {
         ("method request parameter query", true, vec![s(&format!("{route}/requestParameters/method.request.querystring.q"), json!(false))]),
         ("method request parameter not a boolean", false, vec![s(&format!("{route}/requestParameters/method.request.path.petId"), json!("yes"))]),
         ("integration without type", false, vec![rm(&format!("{int}/type"))]),
-        ("integration type AWS_PROXY", false, vec![s(&format!("{int}/type"), json!("AWS_PROXY"))]),
+        ("integration type AWS", false, vec![s(&format!("{int}/type"), json!("AWS"))]),
+        ("AWS_PROXY naming a function", true, vec![
+            s(&format!("{int}/type"), json!("AWS_PROXY")),
+            s(&format!("{int}/uri"), json!("arn:aws:lambda:us-east-1:123456789012:function:hello")),
+            s(&format!("{int}/payloadFormatVersion"), json!("1.0")),
+        ]),
         ("integration type HTTP on REST", true, vec![s(&format!("{int}/type"), json!("HTTP"))]),
         ("integration type HTTP on HTTP", false, vec![s(&format!("{api}/protocol"), json!("HTTP")), s(&format!("{int}/type"), json!("HTTP"))]),
         ("integration HTTP_PROXY without uri", false, vec![rm(&format!("{int}/uri"))]),
@@ -938,6 +943,23 @@ fn enum_values_load() {
         for value in values.into_iter().chain([json!("ZZ_BOGUS")]) {
             let mut doc = sink.clone();
             edit(&mut doc, &ptr, Some(value.clone()));
+            if value == "AWS_PROXY" {
+                // A Lambda proxy integration needs a function for its URI, and REST APIs send
+                // payload format 1.0.
+                let parent = ptr.rsplit_once('/').map_or("", |(p, _)| p);
+                edit(
+                    &mut doc,
+                    &format!("{parent}/uri"),
+                    Some(json!(
+                        "arn:aws:lambda:us-east-1:123456789012:function:hello"
+                    )),
+                );
+                edit(
+                    &mut doc,
+                    &format!("{parent}/payloadFormatVersion"),
+                    Some(json!("1.0")),
+                );
+            }
             let loader_problems = errors(&load(&doc));
             if loader_problems.is_empty() == (value == "ZZ_BOGUS") {
                 problems.push(format!(

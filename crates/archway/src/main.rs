@@ -107,6 +107,11 @@ pub struct ServeArgs {
     /// key). Never shared with client traffic.
     #[arg(long, default_value = "127.0.0.1:9090")]
     pub admin_listen: SocketAddr,
+    /// A local Lambda function, NAME=COMMAND (repeatable), run in the current folder with
+    /// Lambda's defaults, e.g. `hello='python3 -m awslambdaric app.handler'`. AWS_PROXY
+    /// integrations reach it by name.
+    #[arg(long, value_name = "NAME=COMMAND")]
+    pub function: Vec<String>,
 }
 
 fn main() -> ExitCode {

@@ -9,7 +9,7 @@ use archway_gateway::{Gateway, Server, ServerOptions, Snapshot};
 use archway_model::load::{load_openapi_file, OpenApiServe};
 use archway_model::openapi::BasePathMode;
 use archway_model::validate::load_config_file;
-use archway_model::Model;
+use archway_model::{Function, Model};
 use notify::Watcher;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -23,9 +23,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         )
     })?;
     let source = Source::of(&args)?;
+    let cli_functions = cli_functions(&args.function)?;
     let model = match &source {
-        Some(src) => load(src)?,
-        None => Model::default(),
+        Some(src) => load(src, &cli_functions)?,
+        None => with_functions(Model::default(), &cli_functions)?,
     };
     let snapshot = compile(&model)?;
     let certs = Certificates::load(&model).map_err(anyhow::Error::msg)?;
@@ -50,6 +51,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     let cert_store = Arc::new(CertStore::new(certs));
     let gateway = Arc::new(Gateway::new(snapshot).context("cannot set up TLS for upstreams")?);
+    if !model.functions.is_empty() {
+        let functions = archway_functions::Functions::start(&model.functions)
+            .context("cannot start the local function host")?;
+        gateway.set_functions(Some(functions));
+    }
 
     // The control plane: the durable store, the admin key, and the stored APIs merged into the
     // snapshot before the first request is accepted.
@@ -105,7 +111,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             let _ = admin_stopped.await;
         },
     ));
-    rt.block_on(lifecycle(source.as_ref(), &control, &cert_store, &opts))?;
+    rt.block_on(lifecycle(
+        source.as_ref(),
+        &cli_functions,
+        &control,
+        &cert_store,
+        &opts,
+    ))?;
     let _ = stop_admin.send(());
     let _ = rt.block_on(admin);
     eprintln!("archway: draining");
@@ -142,7 +154,41 @@ impl Source {
     }
 }
 
-fn load(src: &Source) -> anyhow::Result<Model> {
+/// `--function NAME=COMMAND`: a local function in the current folder with the defaults.
+fn cli_functions(specs: &[String]) -> anyhow::Result<Vec<Function>> {
+    let cwd = std::env::current_dir().ok();
+    specs
+        .iter()
+        .map(|spec| {
+            let Some((name, command)) = spec.split_once('=') else {
+                bail!("--function {spec}: expected NAME=COMMAND");
+            };
+            if !Function::valid_name(name) {
+                bail!("--function {spec}: `{name}` is not a function name (1 to 64 letters, digits, `-` or `_`)");
+            }
+            match shlex::split(command) {
+                Some(words) if !words.is_empty() => Ok(Function::new(name, words, cwd.clone())),
+                _ => bail!("--function {spec}: the command is empty or has an unclosed quote"),
+            }
+        })
+        .collect()
+}
+
+/// Adds the `--function` functions to a loaded model.
+fn with_functions(mut model: Model, extra: &[Function]) -> anyhow::Result<Model> {
+    for f in extra {
+        if model.functions.iter().any(|g| g.name == f.name) {
+            bail!(
+                "--function {}: the config already declares a function of that name",
+                f.name
+            );
+        }
+        model.functions.push(f.clone());
+    }
+    Ok(model)
+}
+
+fn load(src: &Source, functions: &[Function]) -> anyhow::Result<Model> {
     let (path, loaded) = match src {
         Source::Config(p) => (p, load_config_file(p)),
         Source::OpenApi(p, opts) => (p, load_openapi_file(p, opts)),
@@ -152,7 +198,7 @@ fn load(src: &Source) -> anyhow::Result<Model> {
             for w in warnings {
                 tracing::warn!("{w}");
             }
-            Ok(model)
+            with_functions(model, functions)
         }
         Err(diags) => {
             for d in &diags {
@@ -170,6 +216,7 @@ fn compile(model: &Model) -> anyhow::Result<Snapshot> {
 /// Waits for signals and file changes; returns when it is time to drain.
 async fn lifecycle(
     config: Option<&Source>,
+    functions: &[Function],
     gateway: &ControlPlane,
     certs: &CertStore,
     opts: &ServerOptions,
@@ -187,12 +234,12 @@ async fn lifecycle(
     };
     loop {
         tokio::select! {
-            _ = hup.recv() => reload(config, gateway, certs, opts, "SIGHUP"),
+            _ = hup.recv() => reload(config, functions, gateway, certs, opts, "SIGHUP"),
             Some(()) = changed.recv() => {
                 // Let a burst of writes settle, then take them as one change.
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 while changed.try_recv().is_ok() {}
-                reload(config, gateway, certs, opts, "file change");
+                reload(config, functions, gateway, certs, opts, "file change");
             }
             _ = term.recv() => return Ok(()),
             _ = int.recv() => return Ok(()),
@@ -228,6 +275,7 @@ fn watch(
 
 fn reload(
     config: Option<&Source>,
+    functions: &[Function],
     gateway: &ControlPlane,
     certs: &CertStore,
     opts: &ServerOptions,
@@ -238,7 +286,7 @@ fn reload(
         return;
     };
     let path = src.path();
-    let model = match load(src) {
+    let model = match load(src, functions) {
         Ok(m) => m,
         Err(e) => {
             tracing::error!("{why}: {e:#}; still serving the previous config");

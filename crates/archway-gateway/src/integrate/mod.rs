@@ -8,6 +8,7 @@
 
 pub mod http;
 pub mod http_proxy;
+pub mod lambda;
 pub mod mapping;
 pub mod mock;
 

@@ -54,7 +54,6 @@ pub const NOT_ENFORCED: &[Feature] = &[
     Feature::IamAuthorization,
     Feature::ApiKeyRequired,
     Feature::ResourcePolicy,
-    Feature::LambdaProxyIntegration,
     Feature::AwsIntegration,
     Feature::VpcLink,
     Feature::ContentHandling,

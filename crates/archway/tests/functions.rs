@@ -1,0 +1,461 @@
+//! Local Lambda functions end to end: the real binary, real worker processes speaking the Lambda
+//! Runtime API (AWS's own `awslambdaric` when the test Python has it, as `scripts/test.sh`
+//! arranges, and a standard-library custom runtime), AWS_PROXY events checked against AWS's
+//! fixtures (../shared/fixtures/lambda-events, see ../shared/fixtures/SOURCES.md) and read back
+//! with the `aws_lambda_events` crate.
+
+use archway_testkit::*;
+use http::Request;
+use http_body_util::Full;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_archway");
+
+fn functions_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/functions")
+}
+
+fn fixture(name: &str) -> Value {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures/lambda-events")
+        .join(name);
+    serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap()
+}
+
+/// The Python that runs the handlers: `ARCHWAY_TEST_PYTHON` (the venv `scripts/test.sh` makes,
+/// which has awslambdaric), else `python3`.
+fn python() -> String {
+    std::env::var("ARCHWAY_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+fn has_awslambdaric() -> bool {
+    std::process::Command::new(python())
+        .args(["-c", "import awslambdaric"])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A function declaration run by the stdlib runtime (`runtime.py`).
+fn stdlib_function(name: &str, handler: &str, extra: &str) -> String {
+    format!(
+        "  - name: {name}\n    command: \"{} runtime.py handlers.{handler}\"\n    workingDirectory: {}\n{extra}",
+        python(),
+        functions_dir().display()
+    )
+}
+
+fn lambda_uri(name: &str) -> String {
+    format!(
+        "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:{name}/invocations"
+    )
+}
+
+fn start(dir: &Path, yaml: &str) -> Process {
+    let cfg = dir.join("archway.yaml");
+    std::fs::write(&cfg, yaml).unwrap();
+    let data = dir.join("data");
+    let args = [
+        "serve",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--admin-listen",
+        "127.0.0.1:0",
+        "--workers",
+        "1",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ];
+    Process::spawn(BIN, &args)
+}
+
+fn keys(v: &Value) -> BTreeSet<String> {
+    v.as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+fn rest_config(functions: &str) -> String {
+    format!(
+        r#"apis:
+  - name: pets
+    id: petsapi123
+    protocol: REST
+    stages:
+      prod:
+        variables:
+          color: blue
+    routes:
+      POST /pets/{{petId}}:
+        integration: {{ type: AWS_PROXY, uri: "{echo}" }}
+      GET /fail:
+        integration: {{ type: AWS_PROXY, uri: "{fail}" }}
+      GET /malformed:
+        integration: {{ type: AWS_PROXY, uri: "{malformed}" }}
+      GET /crash:
+        integration: {{ type: AWS_PROXY, uri: "{crash}" }}
+      GET /slow:
+        integration: {{ type: AWS_PROXY, uri: "{slow}" }}
+      GET /binary:
+        integration: {{ type: AWS_PROXY, uri: "{binary}" }}
+functions:
+{functions}"#,
+        echo = lambda_uri("echo"),
+        fail = lambda_uri("fail"),
+        malformed = lambda_uri("malformed"),
+        crash = lambda_uri("crash"),
+        slow = lambda_uri("slow"),
+        binary = lambda_uri("binary"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_api_payload_1_0_reaches_the_function_as_aws_sends_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let functions = [
+        stdlib_function(
+            "echo",
+            "echo",
+            "    environment:\n      GREETING: hi\n    memorySize: 256\n",
+        ),
+        stdlib_function("fail", "fail", ""),
+        stdlib_function("malformed", "malformed", ""),
+        stdlib_function("crash", "crash", ""),
+        stdlib_function("slow", "slow", "    timeout: 1\n"),
+        stdlib_function("binary", "binary", ""),
+    ]
+    .concat();
+    let p = start(dir.path(), &rest_config(&functions));
+    let c = client();
+    let r = send(
+        &c,
+        Request::post(p.url("/prod/pets/42?name=rex&tag=a&tag=b"))
+            .header("x-multi", "one")
+            .header("content-type", "application/json")
+            .header("user-agent", "archway-test")
+            .body(Full::from(r#"{"kind":"dog"}"#))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("x-function"), Some("echo"));
+    assert_eq!(r.headers.get_all("x-multi").iter().count(), 2);
+    let out = r.json();
+    let e = &out["event"];
+    assert_eq!(e["resource"], "/pets/{petId}");
+    assert_eq!(e["path"], "/pets/42");
+    assert_eq!(e["httpMethod"], "POST");
+    assert_eq!(e["pathParameters"]["petId"], "42");
+    assert_eq!(e["queryStringParameters"]["tag"], "b");
+    assert_eq!(
+        e["multiValueQueryStringParameters"]["tag"],
+        serde_json::json!(["a", "b"])
+    );
+    assert_eq!(e["headers"]["x-multi"], "one");
+    assert_eq!(e["stageVariables"]["color"], "blue");
+    assert_eq!(e["body"], r#"{"kind":"dog"}"#);
+    assert_eq!(e["isBase64Encoded"], false);
+    let rc = &e["requestContext"];
+    assert_eq!(rc["stage"], "prod");
+    assert_eq!(rc["apiId"], "petsapi123");
+    assert_eq!(rc["resourcePath"], "/pets/{petId}");
+    assert_eq!(rc["path"], "/prod/pets/42");
+    assert_eq!(rc["identity"]["sourceIp"], "127.0.0.1");
+    assert_eq!(rc["identity"]["userAgent"], "archway-test");
+    assert_eq!(
+        rc["requestId"].as_str(),
+        r.header("x-amzn-requestid"),
+        "the event's requestId is the response's"
+    );
+    assert!(rc["requestTimeEpoch"].as_u64().unwrap() > 1_600_000_000_000);
+    // The Lambda environment.
+    assert_eq!(out["env"]["AWS_LAMBDA_FUNCTION_NAME"], "echo");
+    assert_eq!(out["env"]["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"], "256");
+    assert_eq!(out["env"]["GREETING"], "hi");
+    assert!(out["arn"].as_str().unwrap().ends_with(":function:echo"));
+
+    // AWS's key sets, and a third party's types.
+    let fx = fixture("powertools/apiGatewayProxyEvent.json");
+    assert_eq!(keys(e), keys(&fx), "top-level keys as AWS sends them");
+    let ours = keys(rc);
+    let theirs = keys(&fx["requestContext"]);
+    let missing: Vec<_> = theirs
+        .difference(&ours)
+        .filter(|k| {
+            !matches!(
+                k.as_str(),
+                "authorizer" | "operationName" | "requestTimeEpoch"
+            )
+        })
+        .collect();
+    assert!(missing.is_empty(), "requestContext lacks {missing:?}");
+    assert!(keys(&rc["identity"]).is_superset(
+        &keys(&fx["requestContext"]["identity"])
+            .into_iter()
+            .filter(|k| !matches!(k.as_str(), "apiKey" | "apiKeyId" | "clientCert"))
+            .collect()
+    ));
+    let typed: aws_lambda_events::apigw::ApiGatewayProxyRequest =
+        serde_json::from_value(e.clone()).expect("aws_lambda_events reads the event");
+    assert_eq!(typed.path.as_deref(), Some("/pets/42"));
+    assert_eq!(typed.request_context.stage.as_deref(), Some("prod"));
+
+    // The function's output is logged with the request id.
+    let id = r.header("x-amzn-requestid").unwrap().to_string();
+    p.wait_for("echo handling POST", 1, Duration::from_secs(5));
+    assert!(
+        p.stderr()
+            .iter()
+            .any(|l| l.contains("echo handling POST") && l.contains(&id)),
+        "{:?}",
+        p.stderr()
+    );
+
+    // Failures, as API Gateway answers them.
+    for path in ["/prod/fail", "/prod/malformed", "/prod/crash"] {
+        let r = get(&c, &p.url(path)).await;
+        assert_eq!(r.status, 502, "{path}: {}", r.text());
+        assert_eq!(r.json()["message"], "Internal server error", "{path}");
+    }
+    let r = get(&c, &p.url("/prod/crash")).await;
+    assert_eq!(
+        r.status, 502,
+        "a crashed worker is replaced and crashes again"
+    );
+    let r = get(&c, &p.url("/prod/slow")).await;
+    assert_eq!(r.status, 504, "{}", r.text());
+    assert_eq!(r.json()["message"], "Endpoint request timed out");
+    // The echo function still serves, on its warm worker.
+    let r = send(
+        &c,
+        Request::post(p.url("/prod/pets/7"))
+            .body(Full::default())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["event"]["body"], Value::Null);
+    let r = get(&c, &p.url("/prod/binary")).await;
+    assert_eq!(r.body.as_ref(), &[0u8, 1, 2, 255]);
+    assert_eq!(r.header("content-type"), Some("application/octet-stream"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_api_payload_2_0_with_awslambdaric() {
+    let dir = tempfile::tempdir().unwrap();
+    let in_ci = std::env::var("ARCHWAY_TEST_PYTHON").is_ok();
+    let ric = has_awslambdaric();
+    assert!(
+        ric || !in_ci,
+        "ARCHWAY_TEST_PYTHON ({}) must have awslambdaric installed",
+        python()
+    );
+    // AWS's runtime interface client when present; the stdlib runtime otherwise.
+    let command = if ric {
+        format!("{} -m awslambdaric handlers.echo", python())
+    } else {
+        eprintln!(
+            "awslambdaric is not installed for {}: using runtime.py",
+            python()
+        );
+        format!("{} runtime.py handlers.echo", python())
+    };
+    let yaml = format!(
+        r#"apis:
+  - name: web
+    protocol: HTTP
+    stages:
+      $default:
+        variables:
+          color: green
+    routes:
+      GET /items/{{id}}:
+        integration: {{ type: AWS_PROXY, uri: "arn:aws:lambda:us-east-1:123456789012:function:echo", payloadFormatVersion: "2.0" }}
+      GET /inferred:
+        integration: {{ type: AWS_PROXY, uri: "{inferred}" }}
+functions:
+  - name: echo
+    command: "{command}"
+    workingDirectory: {dir}
+    warmMinimum: 1
+{inferred_fn}"#,
+        inferred = lambda_uri("inferred"),
+        dir = functions_dir().display(),
+        inferred_fn = stdlib_function("inferred", "inferred", ""),
+    );
+    let p = start(dir.path(), &yaml);
+    let c = client();
+    let r = send(
+        &c,
+        Request::get(p.url("/items/9?a=1&a=2&b=x"))
+            .header("x-dup", "one")
+            .header("x-dup", "two")
+            .header("cookie", "c1=v1; c2=v2")
+            .body(Full::default())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.header("apigw-requestid").is_some());
+    let e = r.json()["event"].clone();
+    assert_eq!(e["version"], "2.0");
+    assert_eq!(e["routeKey"], "GET /items/{id}");
+    assert_eq!(e["rawPath"], "/items/9");
+    assert_eq!(e["rawQueryString"], "a=1&a=2&b=x");
+    assert_eq!(e["queryStringParameters"]["a"], "1,2");
+    assert_eq!(e["headers"]["x-dup"], "one,two");
+    assert_eq!(e["cookies"], serde_json::json!(["c1=v1", "c2=v2"]));
+    assert!(e["headers"].get("cookie").is_none());
+    assert_eq!(e["pathParameters"]["id"], "9");
+    assert_eq!(e["stageVariables"]["color"], "green");
+    assert_eq!(e["requestContext"]["stage"], "$default");
+    assert_eq!(e["requestContext"]["http"]["method"], "GET");
+    assert_eq!(e["requestContext"]["http"]["sourceIp"], "127.0.0.1");
+    assert_eq!(
+        e["requestContext"]["requestId"].as_str(),
+        r.header("apigw-requestid")
+    );
+    let fx = fixture("powertools/apiGatewayProxyV2Event.json");
+    let ours = keys(&e);
+    let theirs = keys(&fx);
+    assert!(
+        ours.iter().all(|k| theirs.contains(k) || k == "body"),
+        "keys AWS does not send: {:?}",
+        ours.difference(&theirs).collect::<Vec<_>>()
+    );
+    let missing: Vec<_> = theirs.difference(&ours).filter(|k| *k != "body").collect();
+    assert!(missing.is_empty(), "missing {missing:?}");
+    let rc_missing: Vec<_> = keys(&fx["requestContext"])
+        .difference(&keys(&e["requestContext"]))
+        .filter(|k| !matches!(k.as_str(), "authorizer" | "authentication"))
+        .cloned()
+        .collect();
+    assert!(rc_missing.is_empty(), "requestContext lacks {rc_missing:?}");
+    let typed: aws_lambda_events::apigw::ApiGatewayV2httpRequest =
+        serde_json::from_value(e.clone()).expect("aws_lambda_events reads the 2.0 event");
+    assert_eq!(typed.raw_path.as_deref(), Some("/items/9"));
+
+    let r = get(&c, &p.url("/inferred")).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json(), serde_json::json!({"hello": "world"}));
+    assert_eq!(r.header("content-type"), Some("application/json"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrency_is_bounded_and_overflow_is_throttled() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        r#"apis:
+  - name: api
+    protocol: REST
+    stages:
+      prod: {{}}
+    routes:
+      GET /slow:
+        integration: {{ type: AWS_PROXY, uri: "{uri}" }}
+functions:
+{f}"#,
+        uri = lambda_uri("slow"),
+        f = stdlib_function(
+            "slow",
+            "slow",
+            "    maxConcurrency: 1\n    warmMinimum: 1\n    environment:\n      SLEEP: \"0.4\"\n"
+        ),
+    );
+    let p = start(dir.path(), &yaml);
+    // Let the warm worker come up.
+    let c = client();
+    assert_eq!(get(&c, &p.url("/prod/slow")).await.status, 200);
+    let mut tasks = Vec::new();
+    for _ in 0..13 {
+        let (c, url) = (c.clone(), p.url("/prod/slow"));
+        tasks.push(tokio::spawn(async move { get(&c, &url).await.status }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    let ok = statuses.iter().filter(|s| **s == 200).count();
+    let throttled = statuses.iter().filter(|s| **s == 429).count();
+    // One runs, ten wait in the queue (10 per worker), the rest are throttled.
+    assert_eq!(ok + throttled, 13, "{statuses:?}");
+    assert!((2..=3).contains(&throttled), "{statuses:?}");
+    let workers = p
+        .stderr()
+        .iter()
+        .filter(|l| l.contains("cannot start"))
+        .count();
+    assert_eq!(workers, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_function_flag_declares_a_function_for_an_openapi_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let doc = dir.path().join("api.yaml");
+    std::fs::write(
+        &doc,
+        format!(
+            r#"openapi: 3.0.1
+info: {{ title: hello, version: "1" }}
+paths:
+  /hello:
+    get:
+      x-amazon-apigateway-integration:
+        type: aws_proxy
+        httpMethod: POST
+        uri: "{}"
+"#,
+            lambda_uri("hello")
+        ),
+    )
+    .unwrap();
+    let func = format!(
+        "hello={} {}/runtime.py handlers.echo",
+        python(),
+        functions_dir().display()
+    );
+    let data = dir.path().join("data");
+    let p = Process::spawn(
+        BIN,
+        &[
+            "serve",
+            "--openapi",
+            doc.to_str().unwrap(),
+            "--function",
+            &func,
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
+    );
+    let r = get(&client(), &p.url("/prod/hello")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["event"]["resource"], "/hello");
+    drop(p);
+
+    // A function the integration names but nobody declared is a start error, not a 500 later.
+    let out = std::process::Command::new(BIN)
+        .args([
+            "serve",
+            "--openapi",
+            doc.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no local function is named `hello`"), "{err}");
+}
