@@ -459,3 +459,106 @@ paths:
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no local function is named `hello`"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn powertools_resolvers_route_on_archways_events() {
+    let ok = std::process::Command::new(python())
+        .args(["-c", "import awslambdaric, aws_lambda_powertools"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            std::env::var("ARCHWAY_TEST_PYTHON").is_err(),
+            "ARCHWAY_TEST_PYTHON ({}) must have awslambdaric and aws-lambda-powertools",
+            python()
+        );
+        eprintln!("skipped: {} lacks awslambdaric or aws-lambda-powertools (scripts/test.sh installs them)", python());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let fdir = functions_dir();
+    let yaml = format!(
+        r#"apis:
+  - name: rest
+    protocol: REST
+    stages:
+      prod: {{}}
+    routes:
+      ANY /{{proxy+}}:
+        integration: {{ type: AWS_PROXY, uri: "{rest}" }}
+  - name: web
+    protocol: HTTP
+    stages:
+      $default: {{}}
+    routes:
+      $default:
+        integration: {{ type: AWS_PROXY, uri: "arn:aws:lambda:us-east-1:123456789012:function:web" }}
+domainNames:
+  - domainName: rest.example
+    basePathMappings: [{{ basePath: "", api: rest, stage: prod }}]
+  - domainName: web.example
+    basePathMappings: [{{ basePath: "", api: web, stage: $default }}]
+functions:
+  - name: rest
+    command: "{py} -m awslambdaric powertools_app.rest_handler"
+    workingDirectory: {fdir}
+  - name: web
+    command: "{py} -m awslambdaric powertools_app.http_handler"
+    workingDirectory: {fdir}
+"#,
+        rest = lambda_uri("rest"),
+        py = python(),
+        fdir = fdir.display(),
+    );
+    let p = start(dir.path(), &yaml);
+    let c = client();
+    let r = send(
+        &c,
+        Request::get(p.url("/pets/7?q=search"))
+            .header("host", "rest.example")
+            .header("x-probe", "seen")
+            .body(Full::default())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.json(),
+        serde_json::json!({"pet": "7", "stage": "prod", "q": "search", "ip": "127.0.0.1", "header": "seen"})
+    );
+    let r = send(
+        &c,
+        Request::post(p.url("/pets"))
+            .header("host", "rest.example")
+            .header("content-type", "application/json")
+            .body(Full::from(r#"{"name":"rex"}"#))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json(), serde_json::json!({"added": "rex"}));
+    let r = send(
+        &c,
+        Request::get(p.url("/nope/1"))
+            .header("host", "rest.example")
+            .body(Full::default())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 404, "powertools' own 404 for an unknown path");
+    assert_eq!(r.json()["message"], "Not found", "{}", r.text());
+    let r = send(
+        &c,
+        Request::get(p.url("/items/abc?q=1"))
+            .header("host", "web.example")
+            .header("cookie", "a=1; b=2")
+            .body(Full::default())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.json(),
+        serde_json::json!({"item": "abc", "cookies": ["a=1", "b=2"], "method": "GET", "q": "1"})
+    );
+}
