@@ -14,10 +14,14 @@
 //! never busy with process supervision; [`Functions::invoke`] may be called from any runtime.
 //! See `docs/functions.md`.
 
+pub mod invoke_api;
+mod remote;
 mod runtime_api;
 mod worker;
 
-use archway_model::Function;
+pub use remote::credentials;
+
+use archway_model::{Function, LambdaSettings};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -44,11 +48,15 @@ pub enum InvokeError {
     Unknown(String),
     #[error("the function host is stopping")]
     Stopped,
+    /// Invoking a function in AWS (or another Invoke API) failed before it ran.
+    #[error("remote invocation failed: {0}")]
+    Remote(String),
 }
 
 /// The declared functions and their workers.
 pub struct Functions {
     pools: HashMap<String, Arc<Pool>>,
+    remote: remote::Remote,
     runtime: Option<tokio::runtime::Runtime>,
     region: String,
     account: String,
@@ -110,8 +118,9 @@ impl InvocationState {
 }
 
 impl Functions {
-    /// Starts the host for `specs`, with `warm_minimum` workers of each started at once.
-    pub fn start(specs: &[Function]) -> std::io::Result<Arc<Functions>> {
+    /// Starts the host for `specs`, with `warm_minimum` workers of each started at once;
+    /// `lambda` says how other functions are invoked.
+    pub fn start(specs: &[Function], lambda: &LambdaSettings) -> std::io::Result<Arc<Functions>> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("archway-functions")
@@ -143,8 +152,10 @@ impl Functions {
             }
             pools.insert(spec.name.clone(), pool);
         }
+        let remote = remote::Remote::new(lambda.clone()).map_err(std::io::Error::other)?;
         Ok(Arc::new(Functions {
             pools,
+            remote,
             runtime: Some(runtime),
             region,
             account,
@@ -157,6 +168,40 @@ impl Functions {
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.pools.keys().map(String::as_str)
+    }
+
+    /// The ARN of a local function of that name.
+    pub fn arn_of(&self, name: &str) -> String {
+        format!(
+            "arn:aws:lambda:{}:{}:function:{name}",
+            self.region, self.account
+        )
+    }
+
+    /// Whether a function outside this host can be invoked: credentials must be found.
+    pub fn check_remote(&self, function_arn: &str) -> Result<(), String> {
+        self.remote.check(function_arn)
+    }
+
+    /// Invokes a function through the Lambda Invoke API (AWS's, or the configured endpoint).
+    pub async fn invoke_remote(
+        &self,
+        function_arn: &str,
+        payload: Bytes,
+    ) -> Result<Bytes, InvokeError> {
+        let remote = &self.remote;
+        let (arn, handle) = (
+            function_arn.to_string(),
+            self.runtime.as_ref().map(|r| r.handle().clone()),
+        );
+        // The HTTP client's connections live on the host's runtime, whichever runtime asks.
+        match handle {
+            Some(h) => {
+                let fut = remote.invoke_owned(arn, payload);
+                h.spawn(fut).await.unwrap_or(Err(InvokeError::Stopped))
+            }
+            None => Err(InvokeError::Stopped),
+        }
     }
 
     pub fn region(&self) -> &str {

@@ -110,7 +110,12 @@ pub struct CompiledIntegration {
 /// The function an `AWS_PROXY` integration invokes.
 #[derive(Debug, Clone)]
 pub struct LambdaTarget {
+    /// The function's name.
     pub function: Arc<str>,
+    /// Its ARN as the URI gives it (with a qualifier if any).
+    pub arn: Arc<str>,
+    /// Not a local function: invoked through the Lambda Invoke API.
+    pub remote: bool,
     pub payload: PayloadFormat,
 }
 
@@ -185,6 +190,27 @@ impl GatewayResponses {
 }
 
 impl Snapshot {
+    /// The ARNs of the functions that `AWS_PROXY` integrations invoke through the Invoke API
+    /// (not local), so that their credentials can be checked before the snapshot is served.
+    pub fn remote_functions(&self) -> Vec<Arc<str>> {
+        let mut out: Vec<Arc<str>> = Vec::new();
+        for api in self.apis_by_id.values() {
+            for stage in api.stages.values() {
+                let canary = stage.canary.as_ref().map(|c| &c.stage);
+                for s in std::iter::once(stage).chain(canary) {
+                    for r in &s.routes {
+                        if let Some(l) = r.integration.lambda.as_ref().filter(|l| l.remote) {
+                            if !out.contains(&l.arn) {
+                                out.push(l.arn.clone());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// Compiles a validated model. Errors name the API, stage and route.
     pub fn compile(model: &Model) -> Result<Snapshot, Vec<String>> {
         let mut errors = Vec::new();
@@ -450,17 +476,19 @@ fn compile_lambda(
     }
     let name = archway_model::lambda_function_name(&rendered)
         .ok_or_else(|| format!("`{}` does not name a Lambda function", uri.source))?;
-    if !functions.iter().any(|f| f.name == name) {
-        return Err(format!(
-            "no local function is named `{name}`: declare it under `functions:` (invoking functions in AWS is not supported yet)"
-        ));
-    }
+    let arn = match rendered.split_once(":lambda:path/2015-03-31/functions/") {
+        Some((_, rest)) => rest.strip_suffix("/invocations").unwrap_or(rest),
+        None => rendered.as_str(),
+    };
+    let remote = !functions.iter().any(|f| f.name == name);
     let payload = match (protocol, i.payload_format_version.as_deref()) {
         (Protocol::Http, Some("1.0")) | (Protocol::Rest, _) => PayloadFormat::V1,
         (Protocol::Http, _) => PayloadFormat::V2,
     };
     Ok(LambdaTarget {
         function: name.into(),
+        arn: arn.into(),
+        remote,
         payload,
     })
 }

@@ -22,6 +22,32 @@ pub struct ConfigFile {
     pub apis: Vec<Spanned<ApiConfig>>,
     pub domain_names: Vec<Spanned<DomainNameConfig>>,
     pub functions: Vec<Spanned<FunctionConfig>>,
+    pub lambda: Option<Spanned<LambdaConfig>>,
+}
+
+/// Functions that are not declared under `functions:` are invoked through the Lambda Invoke
+/// API, signed with AWS credentials.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct LambdaConfig {
+    /// The Invoke API's base URL; default `https://lambda.REGION.amazonaws.com` with the
+    /// function ARN's region.
+    pub endpoint: Option<Spanned<String>>,
+    /// Credentials: a profile of the shared credentials file. Default: `AWS_ACCESS_KEY_ID` and
+    /// `AWS_SECRET_ACCESS_KEY` (and `AWS_SESSION_TOKEN`), else the `AWS_PROFILE` (or `default`)
+    /// profile.
+    pub profile: Option<Spanned<String>>,
+    /// Settings for particular functions (by ARN), e.g. in another account.
+    pub remote_functions: Vec<Spanned<RemoteFunctionConfig>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct RemoteFunctionConfig {
+    /// The function's ARN (`arn:aws:lambda:REGION:ACCOUNT:function:NAME`).
+    pub arn: Option<Spanned<String>>,
+    pub endpoint: Option<Spanned<String>>,
+    pub profile: Option<Spanned<String>>,
 }
 
 /// A local Lambda function: worker processes that Archway starts and serves through the Lambda

@@ -28,6 +28,38 @@ pub struct Model {
     pub apis: Vec<Api>,
     pub domain_names: Vec<DomainName>,
     pub functions: Vec<Function>,
+    /// How functions that are not local are invoked.
+    pub lambda: LambdaSettings,
+}
+
+/// Remote Lambda invocation: endpoint and credentials, by default and per function.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LambdaSettings {
+    pub default: RemoteLambda,
+    /// By function ARN (without qualifier).
+    pub functions: IndexMap<String, RemoteLambda>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RemoteLambda {
+    /// Base URL of the Invoke API; `None`: AWS's regional endpoint.
+    pub endpoint: Option<String>,
+    /// Credentials profile; `None`: the environment, then `AWS_PROFILE`/`default`.
+    pub profile: Option<String>,
+}
+
+impl LambdaSettings {
+    /// The settings for `function_arn`.
+    pub fn for_function(&self, function_arn: &str) -> RemoteLambda {
+        let d = &self.default;
+        match self.functions.get(function_arn) {
+            Some(f) => RemoteLambda {
+                endpoint: f.endpoint.clone().or_else(|| d.endpoint.clone()),
+                profile: f.profile.clone().or_else(|| d.profile.clone()),
+            },
+            None => d.clone(),
+        }
+    }
 }
 
 /// A local Lambda function (`functions:` in archway.yaml, or `archway serve --function`).
@@ -42,6 +74,27 @@ pub struct Function {
     pub memory_mb: u32,
     pub max_concurrency: u32,
     pub warm_minimum: u32,
+}
+
+/// The function ARN in a Lambda integration URI, without its qualifier.
+pub fn lambda_function_arn(uri: &str) -> Option<&str> {
+    let arn = match uri.split_once(":lambda:path/") {
+        Some((prefix, path)) if prefix.starts_with("arn:") => path
+            .strip_prefix("2015-03-31/functions/")?
+            .strip_suffix("/invocations")?,
+        _ => uri,
+    };
+    lambda_function_name(arn)?;
+    // arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
+    match arn.match_indices(':').nth(6) {
+        Some((i, _)) => Some(&arn[..i]),
+        None => Some(arn),
+    }
+}
+
+/// The region of a function ARN.
+pub fn lambda_region(function_arn: &str) -> Option<&str> {
+    function_arn.split(':').nth(3).filter(|r| !r.is_empty())
 }
 
 /// The function name in a Lambda integration URI: either

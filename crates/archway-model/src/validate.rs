@@ -270,12 +270,57 @@ impl Validator<'_> {
                 }
             }
         }
+        let lambda = cfg
+            .lambda
+            .as_ref()
+            .map(|l| self.lambda(l))
+            .unwrap_or_default();
         Model {
             settings,
             access_log,
             apis,
             domain_names,
             functions,
+            lambda,
+        }
+    }
+
+    fn lambda(&mut self, l: &Spanned<LambdaConfig>) -> LambdaSettings {
+        let default = RemoteLambda {
+            endpoint: self.endpoint(&l.endpoint),
+            profile: l.profile.as_ref().map(|p| p.value.clone()),
+        };
+        let mut functions = IndexMap::new();
+        for f in &l.remote_functions {
+            let remote = RemoteLambda {
+                endpoint: self.endpoint(&f.endpoint),
+                profile: f.profile.as_ref().map(|p| p.value.clone()),
+            };
+            match &f.arn {
+                Some(a) => match crate::model::lambda_function_arn(&a.value) {
+                    Some(arn) if arn.starts_with("arn:") => {
+                        functions.insert(arn.to_string(), remote);
+                    }
+                    _ => self.error(
+                        a,
+                        "expected a function ARN: arn:aws:lambda:REGION:ACCOUNT:function:NAME",
+                    ),
+                },
+                None => self.missing(f, "arn"),
+            }
+        }
+        LambdaSettings { default, functions }
+    }
+
+    /// An absolute http(s) base URL, without a trailing `/`.
+    fn endpoint(&mut self, e: &Option<Spanned<String>>) -> Option<String> {
+        let e = e.as_ref()?;
+        match check_absolute_uri(&e.value) {
+            Ok(()) => Some(e.value.trim_end_matches('/').to_string()),
+            Err(why) => {
+                self.error(e, why);
+                None
+            }
         }
     }
 

@@ -300,8 +300,20 @@ pub struct Process {
 impl Process {
     /// Starts `bin` with `args` and waits until it says where it listens.
     pub fn spawn(bin: &str, args: &[&str]) -> Process {
+        Self::spawn_with_env(bin, args, &[])
+    }
+
+    /// [`Process::spawn`] with extra environment variables (`(name, None)` removes one).
+    pub fn spawn_with_env(bin: &str, args: &[&str], env: &[(&str, Option<&str>)]) -> Process {
         use std::io::BufRead;
-        let mut child = std::process::Command::new(bin)
+        let mut cmd = std::process::Command::new(bin);
+        for (k, v) in env {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        let mut child = cmd
             .args(args)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
@@ -339,6 +351,18 @@ impl Process {
             .expect("kill runs")
             .success();
         assert!(ok, "kill -{sig}");
+    }
+
+    /// The address of a `archway: <what> on ADDR` line of stderr.
+    pub fn announced(&self, what: &str) -> SocketAddr {
+        let needle = format!("archway: {what} on ");
+        self.wait_for(&needle, 1, Duration::from_secs(10));
+        self.stderr()
+            .iter()
+            .find_map(|l| l.strip_prefix(&needle))
+            .and_then(|a| a.split_whitespace().next())
+            .and_then(|a| a.parse().ok())
+            .expect("an address")
     }
 
     pub fn stderr(&self) -> Vec<String> {

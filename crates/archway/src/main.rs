@@ -112,6 +112,10 @@ pub struct ServeArgs {
     /// integrations reach it by name.
     #[arg(long, value_name = "NAME=COMMAND")]
     pub function: Vec<String>,
+    /// Lambda Invoke API listener for the local functions (`aws lambda invoke --endpoint-url`),
+    /// SigV4-signed with the admin key. Only when functions are declared.
+    #[arg(long, default_value = "127.0.0.1:9001")]
+    pub lambda_listen: SocketAddr,
 }
 
 fn main() -> ExitCode {

@@ -29,6 +29,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         None => with_functions(Model::default(), &cli_functions)?,
     };
     let snapshot = compile(&model)?;
+    let snapshot_remote = snapshot.remote_functions();
     let certs = Certificates::load(&model).map_err(anyhow::Error::msg)?;
     let settings = &model.settings;
     let listen = args
@@ -51,11 +52,16 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     let cert_store = Arc::new(CertStore::new(certs));
     let gateway = Arc::new(Gateway::new(snapshot).context("cannot set up TLS for upstreams")?);
-    if !model.functions.is_empty() {
-        let functions = archway_functions::Functions::start(&model.functions)
+    let remote = snapshot_remote.clone();
+    let functions = if !model.functions.is_empty() || !remote.is_empty() {
+        let f = archway_functions::Functions::start(&model.functions, &model.lambda)
             .context("cannot start the local function host")?;
-        gateway.set_functions(Some(functions));
-    }
+        check_remote_functions(&f, &remote)?;
+        gateway.set_functions(Some(f.clone()));
+        Some(f)
+    } else {
+        None
+    };
 
     // The control plane: the durable store, the admin key, and the stored APIs merged into the
     // snapshot before the first request is accepted.
@@ -88,6 +94,19 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let admin_listener = rt
         .block_on(tokio::net::TcpListener::bind(args.admin_listen))
         .with_context(|| format!("cannot listen on {} (admin API)", args.admin_listen))?;
+    let invoke_listener = if model.functions.is_empty() {
+        None
+    } else {
+        Some(
+            rt.block_on(tokio::net::TcpListener::bind(args.lambda_listen))
+                .with_context(|| {
+                    format!(
+                        "cannot listen on {} (Lambda Invoke API)",
+                        args.lambda_listen
+                    )
+                })?,
+        )
+    };
     let server = Server::start(
         gateway.clone(),
         opts.clone(),
@@ -102,6 +121,15 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(workers, "serving");
 
     eprintln!("archway: admin API on {}", admin_listener.local_addr()?);
+    // Lambda's Invoke API for the local functions, signed with the admin key.
+    let invoke_api = match (&functions, invoke_listener) {
+        (Some(f), Some(l)) => {
+            eprintln!("archway: Lambda Invoke API on {}", l.local_addr()?);
+            let lookup: archway_functions::invoke_api::Lookup = Arc::new(credentials.clone());
+            Some(rt.spawn(archway_functions::invoke_api::serve(l, f.clone(), lookup)))
+        }
+        _ => None,
+    };
     let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
     let admin = rt.spawn(archway_control::admin::serve(
         admin_listener,
@@ -120,6 +148,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     ))?;
     let _ = stop_admin.send(());
     let _ = rt.block_on(admin);
+    if let Some(t) = invoke_api {
+        t.abort();
+    }
     eprintln!("archway: draining");
     server.shutdown();
     eprintln!("archway: stopped");
@@ -172,6 +203,22 @@ fn cli_functions(specs: &[String]) -> anyhow::Result<Vec<Function>> {
             }
         })
         .collect()
+}
+
+/// Functions invoked through the Invoke API need credentials: checked before serving, so that a
+/// missing credential is a start (or reload) error, not a 500 on the first request.
+fn check_remote_functions(
+    functions: &archway_functions::Functions,
+    arns: &[Arc<str>],
+) -> anyhow::Result<()> {
+    for arn in arns {
+        functions.check_remote(arn).map_err(|e| {
+            anyhow::anyhow!(
+                "an AWS_PROXY integration invokes {arn}, which is not a local function (declare it under `functions:` or with --function), and it cannot be invoked in AWS: {e}"
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// Adds the `--function` functions to a loaded model.

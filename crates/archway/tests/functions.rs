@@ -65,6 +65,8 @@ fn start(dir: &Path, yaml: &str) -> Process {
         "127.0.0.1:0",
         "--admin-listen",
         "127.0.0.1:0",
+        "--lambda-listen",
+        "127.0.0.1:0",
         "--workers",
         "1",
         "--data-dir",
@@ -427,6 +429,8 @@ paths:
             doc.to_str().unwrap(),
             "--function",
             &func,
+            "--lambda-listen",
+            "127.0.0.1:0",
             "--listen",
             "127.0.0.1:0",
             "--admin-listen",
@@ -442,6 +446,12 @@ paths:
 
     // A function the integration names but nobody declared is a start error, not a 500 later.
     let out = std::process::Command::new(BIN)
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_PROFILE")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            dir.path().join("no-such-file"),
+        )
         .args([
             "serve",
             "--openapi",
@@ -457,7 +467,7 @@ paths:
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("no local function is named `hello`"), "{err}");
+    assert!(err.contains("is not a local function"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -561,4 +571,190 @@ functions:
         r.json(),
         serde_json::json!({"item": "abc", "cookies": ["a=1", "b=2"], "method": "GET", "q": "1"})
     );
+}
+
+/// Signs and sends a request to a Lambda Invoke API.
+async fn signed_invoke(
+    addr: std::net::SocketAddr,
+    path: &str,
+    invocation_type: &str,
+    body: &str,
+    key: (&str, &str),
+) -> Reply {
+    let mut headers = http::HeaderMap::new();
+    headers.insert("x-amz-invocation-type", invocation_type.parse().unwrap());
+    headers.insert("host", addr.to_string().parse().unwrap());
+    let creds = archway_aws::sigv4::Credentials::new(key.0, key.1);
+    let params = archway_aws::sigv4::SigningParams::new(
+        &creds,
+        "us-east-1",
+        "lambda",
+        time::OffsetDateTime::now_utc(),
+        body.as_bytes(),
+    );
+    archway_aws::sigv4::sign_request_headers("POST", path, None, &mut headers, None, &params)
+        .unwrap();
+    let mut req = Request::post(format!("http://{addr}{path}"))
+        .body(Full::from(body.to_string()))
+        .unwrap();
+    *req.headers_mut() = headers;
+    send(&client(), req).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_functions_are_invoked_through_a_signed_invoke_api() {
+    let key = (
+        "AKIAREMOTETEST0000001",
+        "remote-test-secret-remote-test-secret-00",
+    );
+    // A: the local function and its Invoke API, keyed with the admin key.
+    let a_dir = tempfile::tempdir().unwrap();
+    let a_cfg = a_dir.path().join("archway.yaml");
+    std::fs::write(
+        &a_cfg,
+        format!("functions:\n{}", stdlib_function("echo", "echo", "")),
+    )
+    .unwrap();
+    let a_data = a_dir.path().join("data");
+    let a = Process::spawn_with_env(
+        BIN,
+        &[
+            "serve",
+            "--config",
+            a_cfg.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+            "--lambda-listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            a_data.to_str().unwrap(),
+        ],
+        &[
+            ("ARCHWAY_ADMIN_ACCESS_KEY_ID", Some(key.0)),
+            ("ARCHWAY_ADMIN_SECRET_ACCESS_KEY", Some(key.1)),
+        ],
+    );
+    let invoke_api = a.announced("Lambda Invoke API");
+    let path = "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Aecho/invocations";
+
+    // The Invoke API itself, as `aws lambda invoke` uses it.
+    let r = signed_invoke(
+        invoke_api,
+        path,
+        "RequestResponse",
+        r#"{"httpMethod":"PUT"}"#,
+        key,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("x-amz-executed-version"), Some("$LATEST"));
+    let body: Value = serde_json::from_str(r.json()["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["event"]["httpMethod"], "PUT");
+    let r = signed_invoke(
+        invoke_api,
+        "/2015-03-31/functions/echo/invocations",
+        "DryRun",
+        "{}",
+        key,
+    )
+    .await;
+    assert_eq!(r.status, 204);
+    let r = signed_invoke(
+        invoke_api,
+        "/2015-03-31/functions/echo/invocations",
+        "Event",
+        "{}",
+        key,
+    )
+    .await;
+    assert_eq!(r.status, 202);
+    let r = signed_invoke(
+        invoke_api,
+        "/2015-03-31/functions/nope/invocations",
+        "RequestResponse",
+        "{}",
+        key,
+    )
+    .await;
+    assert_eq!(r.status, 404);
+    assert_eq!(
+        r.header("x-amzn-errortype"),
+        Some("ResourceNotFoundException")
+    );
+    let r = signed_invoke(
+        invoke_api,
+        path,
+        "RequestResponse",
+        "{}",
+        (key.0, "wrong-secret"),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    let r = send(
+        &client(),
+        Request::post(format!("http://{invoke_api}{path}"))
+            .body(Full::from("{}"))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 403, "unsigned: {}", r.text());
+
+    // B: an API whose function is not local, invoked through A with SigV4.
+    let b_config = |secret: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("archway.yaml");
+        std::fs::write(
+            &cfg,
+            format!(
+                r#"apis:
+  - name: api
+    protocol: REST
+    stages:
+      prod: {{}}
+    routes:
+      GET /remote:
+        integration: {{ type: AWS_PROXY, uri: "{uri}" }}
+lambda:
+  endpoint: http://{invoke_api}
+"#,
+                uri = lambda_uri("echo")
+            ),
+        )
+        .unwrap();
+        let data = dir.path().join("data");
+        let p = Process::spawn_with_env(
+            BIN,
+            &[
+                "serve",
+                "--config",
+                cfg.to_str().unwrap(),
+                "--listen",
+                "127.0.0.1:0",
+                "--admin-listen",
+                "127.0.0.1:0",
+                "--data-dir",
+                data.to_str().unwrap(),
+            ],
+            &[
+                ("AWS_ACCESS_KEY_ID", Some(key.0)),
+                ("AWS_SECRET_ACCESS_KEY", Some(secret)),
+                ("AWS_SESSION_TOKEN", None),
+            ],
+        );
+        (dir, p)
+    };
+    let (_d, b) = b_config(key.1);
+    let r = get(&client(), &b.url("/prod/remote")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["event"]["path"], "/remote");
+    // A wrong secret is refused by A's signature check: B answers 500.
+    let (_d2, b2) = b_config("not-the-secret");
+    let r = get(&client(), &b2.url("/prod/remote")).await;
+    assert_eq!(r.status, 500, "{}", r.text());
+    assert!(a
+        .stderr()
+        .iter()
+        .any(|l| l.contains("Invoke API request refused")));
 }

@@ -47,18 +47,23 @@ pub async fn call(
     };
     let payload = Bytes::from(serde_json::to_vec(&event).unwrap_or_default());
     let started = std::time::Instant::now();
-    let invoked = tokio::time::timeout(
-        integration.timeout,
-        // The invocation's id is the request's, so that the function's log lines and the
-        // access log line of a request share one id.
-        functions.invoke(
-            &target.function,
-            payload,
-            Some(ctx.request_id.as_str()),
-            trace_header(parts),
-        ),
-    )
-    .await;
+    let invoke = async {
+        if target.remote {
+            functions.invoke_remote(&target.arn, payload).await
+        } else {
+            // The invocation's id is the request's, so that the function's log lines and
+            // the access log line of a request share one id.
+            functions
+                .invoke(
+                    &target.function,
+                    payload,
+                    Some(ctx.request_id.as_str()),
+                    trace_header(parts),
+                )
+                .await
+        }
+    };
+    let invoked = tokio::time::timeout(integration.timeout, invoke).await;
     ctx.integration_latency.set(Some(started.elapsed()));
     let answer = match invoked {
         Err(_) => return Err(GatewayError::new(GatewayResponseType::IntegrationTimeout)),
@@ -70,7 +75,7 @@ pub async fn call(
                     GatewayError::new(GatewayResponseType::IntegrationTimeout)
                 }
                 InvokeError::Throttled => GatewayError::new(GatewayResponseType::Throttled),
-                InvokeError::Unknown(_) | InvokeError::Stopped => {
+                InvokeError::Unknown(_) | InvokeError::Stopped | InvokeError::Remote(_) => {
                     GatewayError::new(GatewayResponseType::ApiConfigurationError)
                 }
                 InvokeError::Function(_) | InvokeError::Crashed | InvokeError::Init(_) => {
