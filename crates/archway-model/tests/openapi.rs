@@ -1323,7 +1323,7 @@ fn the_declarative_model_exports_and_imports_back() {
 fn every_declarative_feature_survives_the_stored_form() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("pets.yaml"), fixture_doc()).unwrap();
-    let yaml = r#"
+    let yaml = r##"
 server: { maxPayloadBytes: 2048 }
 apis:
   - name: rest
@@ -1332,7 +1332,12 @@ apis:
     maxPayloadBytes: 1024
     binaryMediaTypes: [image/png]
     models:
-      Pet: { type: object, required: [name], properties: { name: { type: string } } }
+      Pet:
+        type: object
+        required: [name]
+        properties: { name: { $ref: "#/definitions/Name" }, tag: { $ref: "#/definitions/Tag" } }
+        definitions: { Name: { type: string, maxLength: 10 }, Tag: { type: string } }
+      Tag: { type: string }
     requestValidators:
       all: { validateRequestBody: true, validateRequestParameters: true }
     requestValidator: all
@@ -1423,7 +1428,7 @@ apis:
       GET /extra:
         integration: { type: MOCK, responses: { default: { statusCode: "204" } } }
     stages: { prod: {} }
-"#;
+"##;
     let loaded = validate::load_config_str("archway.yaml", yaml, dir.path());
     let (model, _) = loaded.into_result().unwrap_or_else(|d| panic!("{}", list(&d)));
     assert_eq!(model.apis.len(), 5);

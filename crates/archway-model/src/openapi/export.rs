@@ -170,7 +170,7 @@ impl<'a> Exporter<'a> {
             .def
             .models
             .iter()
-            .map(|(n, m)| (n.clone(), export_model(m, &is_model, prefix)))
+            .map(|(n, m)| (n.clone(), export_model(n, m, &is_model, prefix)))
             .collect();
         if self.oas3() {
             let mut components = Map::new();
