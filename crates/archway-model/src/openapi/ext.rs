@@ -428,7 +428,6 @@ pub(crate) fn integration(
         integration_subtype: ctx
             .str_field(m, pointer, "integrationSubtype")
             .map(str::to_string),
-        ..Integration::new(kind)
     })
 }
 
