@@ -1,5 +1,5 @@
-//! [`apply`]: the one writer of control state. Every door (the admin API today; the
-//! declarative file and OpenAPI files later) expresses a write as a [`Change`], and `apply`
+//! [`apply`]: the one writer of control state. Every door (the admin API, the declarative file
+//! and `serve --openapi`'s document) expresses a write as a [`Change`], and `apply`
 //! validates it against the current state and commits it in one store transaction, or leaves
 //! the state untouched and says why in AWS's words.
 //!
@@ -88,6 +88,32 @@ pub enum Change {
     },
     /// A write to an HTTP API (`apigatewayv2`).
     V2(Box<crate::v2::V2Change>),
+    /// The declarative door: the APIs of the config file (or of `serve --openapi`'s
+    /// document) `source`, applied declaratively (`file.rs`).
+    ApplyFile {
+        source: String,
+        apis: Vec<archway_model::Api>,
+    },
+}
+
+impl Change {
+    /// The existing API an admin change writes to: one the file manages is refused.
+    fn api_id(&self) -> Option<&str> {
+        match self {
+            Change::PutRestApi { api_id, .. }
+            | Change::UpdateRestApi { api_id, .. }
+            | Change::DeleteRestApi { api_id }
+            | Change::CreateDeployment { api_id, .. }
+            | Change::DeleteDeployment { api_id, .. }
+            | Change::CreateStage { api_id, .. }
+            | Change::UpdateStage { api_id, .. }
+            | Change::DeleteStage { api_id, .. }
+            | Change::Edit { api_id, .. } => Some(api_id),
+            Change::V2(c) => c.api_id(),
+            // Creates and imports make new APIs; the file's change is the owner's.
+            _ => None,
+        }
+    }
 }
 
 /// `PutRestApi`'s `mode`.
@@ -230,6 +256,9 @@ pub fn apply_with(
     cache: &DefinitionCache,
     change: Change,
 ) -> Result<Outcome, ApiError> {
+    if let Some(api_id) = change.api_id() {
+        crate::file::refuse_managed(store, api_id)?;
+    }
     let w = Writer { store, cache };
     match change {
         Change::CreateRestApi(input) => w.create_rest_api(input),
@@ -262,6 +291,7 @@ pub fn apply_with(
         Change::Edit { api_id, edit } => w.edit(&api_id, *edit),
         Change::V2(change) => crate::v2::apply(store, cache, *change)
             .map(|(revision, body)| Outcome { revision, body }),
+        Change::ApplyFile { source, apis } => crate::file::apply_file(store, &source, &apis),
     }
 }
 
@@ -425,6 +455,7 @@ impl Writer<'_> {
             warnings: Vec::new(),
             tags: input.tags,
             definition,
+            managed_by: None,
         };
         self.insert_api(api)
     }
@@ -458,6 +489,7 @@ impl Writer<'_> {
             warnings: imported.warnings,
             tags: IndexMap::new(),
             definition: imported.definition,
+            managed_by: None,
         };
         self.insert_api(api)
     }

@@ -43,6 +43,14 @@ pub struct HttpApiDoc {
     pub integrations: IndexMap<String, Map<String, Value>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Set when the declarative file owns the API (see `file.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_by: Option<ManagedBy>,
+    /// An API of the file: its whole definition, as `openapi::export` writes it. Its
+    /// deployments freeze this rather than the document the routes generate, since a file's API
+    /// says more than routes and integrations carry (gateway responses, payload limit, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition: Option<Value>,
 }
 
 /// A route.
@@ -110,6 +118,26 @@ pub enum V2Change {
         api_id: String,
         deployment_id: String,
     },
+}
+
+impl V2Change {
+    /// The API the change writes to; `None` for changes that make a new API.
+    pub fn api_id(&self) -> Option<&str> {
+        match self {
+            V2Change::CreateApi(_) | V2Change::ImportApi { .. } => None,
+            V2Change::DeleteApi { api_id }
+            | V2Change::ReimportApi { api_id, .. }
+            | V2Change::CreateRoute { api_id, .. }
+            | V2Change::DeleteRoute { api_id, .. }
+            | V2Change::CreateIntegration { api_id, .. }
+            | V2Change::DeleteIntegration { api_id, .. }
+            | V2Change::CreateStage { api_id, .. }
+            | V2Change::UpdateStage { api_id, .. }
+            | V2Change::DeleteStage { api_id, .. }
+            | V2Change::CreateDeployment { api_id, .. }
+            | V2Change::DeleteDeployment { api_id, .. } => Some(api_id),
+        }
+    }
 }
 
 /// `CreateApi`'s input.
@@ -191,6 +219,7 @@ impl HttpApiDoc {
         if !self.warnings.is_empty() {
             v["warnings"] = json!(self.warnings);
         }
+        add_managed_tags(&mut v, self.managed_by.as_ref());
         v
     }
 }
@@ -378,10 +407,39 @@ fn from_document(api_id: &str, text: &str, fail_on_warnings: bool) -> Result<Htt
             warnings.join("\n\t")
         )));
     }
-    let def = &imported.definition;
+    let (routes, integrations, cors) =
+        routes_of(&imported.definition, &|_, _| new_id()[..7].to_string());
+    Ok(HttpApiDoc {
+        api_id: api_id.to_string(),
+        name: imported.name,
+        description: imported.description,
+        version: imported.version,
+        created_date: now(),
+        cors_configuration: cors,
+        routes,
+        integrations,
+        warnings,
+        managed_by: None,
+        definition: None,
+    })
+}
+
+/// Routes, integrations (one per route) and CORS configuration of a definition, as AWS models
+/// an HTTP API. `id(kind, route key)` names each route (`"route"`) and integration
+/// (`"integration"`).
+#[allow(clippy::type_complexity)]
+pub(crate) fn routes_of(
+    def: &ApiDefinition,
+    id: &dyn Fn(&str, &str) -> String,
+) -> (
+    IndexMap<String, RouteDoc>,
+    IndexMap<String, Map<String, Value>>,
+    Option<Value>,
+) {
     let mut routes = IndexMap::new();
     let mut integrations = IndexMap::new();
     for r in &def.routes {
+        let key = r.key.to_string();
         let i = &r.integration;
         let mut m = Map::new();
         m.insert("integrationType".into(), json!(i.kind.as_str()));
@@ -404,12 +462,12 @@ fn from_document(api_id: &str, text: &str, fail_on_warnings: bool) -> Result<Htt
             json!(i.timeout.as_millis() as u64),
         );
         m.insert("connectionType".into(), json!(i.connection_type.as_str()));
-        let iid = new_id()[..7].to_string();
+        let iid = id("integration", &key);
         integrations.insert(iid.clone(), m);
         routes.insert(
-            new_id()[..7].to_string(),
+            id("route", &key),
             RouteDoc {
-                route_key: r.key.to_string(),
+                route_key: key.clone(),
                 target: Some(format!("integrations/{iid}")),
                 operation_name: r.operation_id.clone(),
             },
@@ -428,17 +486,7 @@ fn from_document(api_id: &str, text: &str, fail_on_warnings: bool) -> Result<Htt
         }
         v
     });
-    Ok(HttpApiDoc {
-        api_id: api_id.to_string(),
-        name: imported.name,
-        description: imported.description,
-        version: imported.version,
-        created_date: now(),
-        cors_configuration: cors,
-        routes,
-        integrations,
-        warnings,
-    })
+    (routes, integrations, cors)
 }
 
 fn check_integration(input: &Map<String, Value>) -> Result<Map<String, Value>, ApiError> {
@@ -597,6 +645,7 @@ fn model_doc(api: &HttpApiDoc) -> crate::docs::RestApiDoc {
         warnings: Vec::new(),
         tags: IndexMap::new(),
         definition: Value::Null,
+        managed_by: None,
     }
 }
 
@@ -919,6 +968,8 @@ fn create_api(store: &dyn DocumentStore, input: CreateApi) -> Result<(u64, Value
         routes: IndexMap::new(),
         integrations: IndexMap::new(),
         warnings: Vec::new(),
+        managed_by: None,
+        definition: None,
     };
     let mut quick_stage = None;
     if let Some(target) = input.target {

@@ -1430,9 +1430,12 @@ apis:
     stages: { prod: {} }
 "##;
     let loaded = validate::load_config_str("archway.yaml", yaml, dir.path());
-    let (model, _) = loaded.into_result().unwrap_or_else(|d| panic!("{}", list(&d)));
+    let (model, _) = loaded
+        .into_result()
+        .unwrap_or_else(|d| panic!("{}", list(&d)));
     assert_eq!(model.apis.len(), 5);
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/petstore/archway.yaml");
+    let example =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/petstore/archway.yaml");
     let (petstore, _) = validate::load_config_file(&example).into_result().unwrap();
     for api in model.apis.iter().chain(&petstore.apis) {
         let (doc, again) =
@@ -1454,9 +1457,12 @@ apis:
     // What is read back is what was written, not a default.
     let mut other = (**rest).clone();
     other.routes[0].integration.upstream_protocol = UpstreamProtocol::Http1;
-    let (_, back) = archway_model::openapi::export_faithful("rest", Protocol::Rest, &other).unwrap();
+    let (_, back) =
+        archway_model::openapi::export_faithful("rest", Protocol::Rest, &other).unwrap();
     assert_eq!(
-        route(&back, "GET /pets/{petId}").integration.upstream_protocol,
+        route(&back, "GET /pets/{petId}")
+            .integration
+            .upstream_protocol,
         UpstreamProtocol::Http1
     );
 }
