@@ -68,6 +68,12 @@ pub enum Change {
         api_id: String,
         deployment_id: String,
     },
+    /// `UpdateDeployment`: `replace /description` (what it serves never changes).
+    UpdateDeployment {
+        api_id: String,
+        deployment_id: String,
+        patch: Vec<PatchOperation>,
+    },
     CreateStage {
         api_id: String,
         input: CreateStage,
@@ -105,6 +111,7 @@ impl Change {
             | Change::DeleteRestApi { api_id }
             | Change::CreateDeployment { api_id, .. }
             | Change::DeleteDeployment { api_id, .. }
+            | Change::UpdateDeployment { api_id, .. }
             | Change::CreateStage { api_id, .. }
             | Change::UpdateStage { api_id, .. }
             | Change::DeleteStage { api_id, .. }
@@ -281,6 +288,11 @@ pub fn apply_with(
             api_id,
             deployment_id,
         } => w.delete_deployment(&api_id, &deployment_id),
+        Change::UpdateDeployment {
+            api_id,
+            deployment_id,
+            patch,
+        } => w.update_deployment(&api_id, &deployment_id, &patch),
         Change::CreateStage { api_id, input } => w.create_stage(&api_id, input),
         Change::UpdateStage {
             api_id,
@@ -741,6 +753,45 @@ impl Writer<'_> {
         Ok(Outcome {
             revision,
             body: Value::Null,
+        })
+    }
+
+    fn update_deployment(
+        &self,
+        api_id: &str,
+        deployment_id: &str,
+        patch: &[PatchOperation],
+    ) -> Result<Outcome, ApiError> {
+        let mut view = Value::Null;
+        let revision = self.store.transact(&mut |tx| {
+            tx_api_exists(tx, api_id)?;
+            let d = tx
+                .get(KIND_DEPLOYMENT, api_id, deployment_id)?
+                .ok_or_else(|| cancel(deployment_not_found()))?;
+            let mut dep: DeploymentDoc =
+                serde_json::from_value(d.body).map_err(|e| cancel(corrupt("deployment", e)))?;
+            for op in patch {
+                match (op.op.as_str(), op.path.as_str()) {
+                    ("replace", "/description") => dep.description = op.value.clone(),
+                    _ => {
+                        return Err(cancel(ApiError::bad_request(format!(
+                            "Invalid patch path '{}' specified for op '{}'. Must be one of: [/description]",
+                            op.path, op.op
+                        ))))
+                    }
+                }
+            }
+            if dep.description.as_ref().is_some_and(|d| d.len() > 1024) {
+                return Err(cancel(ApiError::bad_request("Description is too long")));
+            }
+            let body = to_value(&dep).map_err(cancel)?;
+            tx.put(KIND_DEPLOYMENT, api_id, deployment_id, &body, Expect::Version(d.version))?;
+            view = dep.to_aws();
+            Ok(())
+        })?;
+        Ok(Outcome {
+            revision,
+            body: view,
         })
     }
 

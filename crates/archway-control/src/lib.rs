@@ -69,7 +69,7 @@ pub struct ControlPlane {
 }
 
 impl ControlPlane {
-    /// Builds the first snapshot (the file's APIs and the store's) and swaps it in, then starts
+    /// Builds the first snapshot (the base model and the store's APIs) and swaps it in, then starts
     /// the rebuild thread.
     pub fn start(
         store: Arc<dyn DocumentStore>,

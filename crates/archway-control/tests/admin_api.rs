@@ -734,3 +734,115 @@ async fn concurrent_conflicting_creates_one_wins() {
     let vars = r.json()["variables"].as_object().unwrap().len();
     assert!(vars >= 2, "{vars}");
 }
+
+#[tokio::test]
+async fn update_deployment_and_position_limit_pagination() {
+    let h = Harness::start().await;
+    let id = import(&h, "paged", "p").await;
+    let _other = import(&h, "paged2", "q").await;
+    let mut deps = Vec::new();
+    for d in ["one", "two", "three"] {
+        let r = h
+            .call(
+                "POST",
+                &format!("/restapis/{id}/deployments"),
+                Some(json!({ "description": d })),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.error_text());
+        deps.push(r.json()["id"].as_str().unwrap().to_string());
+    }
+
+    // UpdateDeployment: the description, and nothing else.
+    let path = format!("/restapis/{id}/deployments/{}", deps[0]);
+    let r = h
+        .call(
+            "PATCH",
+            &path,
+            Some(json!({"patchOperations": [{"op": "replace", "path": "/description", "value": "first"}]})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.error_text());
+    assert_eq!(r.json()["description"], "first");
+    assert_eq!(r.json()["id"], deps[0].as_str());
+    assert_eq!(
+        h.call("GET", &path, None).await.json()["description"],
+        "first"
+    );
+    let r = h
+        .call(
+            "PATCH",
+            &path,
+            Some(json!({"patchOperations": [{"op": "replace", "path": "/apiSummary", "value": "x"}]})),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.error_type(), Some("BadRequestException"));
+    assert!(r.error_text().contains("/apiSummary"), "{}", r.error_text());
+    assert_eq!(
+        h.call("GET", &path, None).await.json()["description"],
+        "first"
+    );
+    let r = h
+        .call(
+            "PATCH",
+            &format!("/restapis/{id}/deployments/nope"),
+            Some(json!({"patchOperations": []})),
+        )
+        .await;
+    assert_eq!(r.status, 404);
+
+    // position/limit: pages in order, the last without a position.
+    let all: Vec<Value> = h
+        .call("GET", &format!("/restapis/{id}/deployments"), None)
+        .await
+        .json()["item"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(all.len(), 3);
+    assert!(h
+        .call("GET", &format!("/restapis/{id}/deployments"), None)
+        .await
+        .json()
+        .get("position")
+        .is_none());
+    let first = h
+        .call("GET", &format!("/restapis/{id}/deployments?limit=2"), None)
+        .await
+        .json();
+    assert_eq!(first["item"].as_array().unwrap()[..], all[..2]);
+    let position = first["position"].as_str().expect("a position").to_string();
+    let rest = h
+        .call(
+            "GET",
+            &format!("/restapis/{id}/deployments?limit=2&position={position}"),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(rest["item"].as_array().unwrap()[..], all[2..]);
+    assert!(rest.get("position").is_none());
+    let apis = h.call("GET", "/restapis?limit=1", None).await.json();
+    assert_eq!(apis["item"].as_array().unwrap().len(), 1);
+    assert!(apis["position"].is_string());
+    let resources = h
+        .call("GET", &format!("/restapis/{id}/resources?limit=1"), None)
+        .await
+        .json();
+    assert_eq!(resources["item"].as_array().unwrap().len(), 1);
+    assert!(resources["position"].is_string(), "{resources}");
+    for bad in [
+        "limit=0",
+        "limit=501",
+        "limit=x",
+        "position=x",
+        "position=9",
+    ] {
+        let r = h
+            .call("GET", &format!("/restapis/{id}/deployments?{bad}"), None)
+            .await;
+        assert_eq!(r.status, 400, "{bad}");
+        assert_eq!(r.error_type(), Some("BadRequestException"), "{bad}");
+    }
+}
