@@ -204,6 +204,18 @@ pub enum Edit {
         resource_id: String,
         http_method: String,
     },
+    /// `UpdateMethod`'s patch operations.
+    UpdateMethod {
+        resource_id: String,
+        http_method: String,
+        patch: Vec<PatchOperation>,
+    },
+    /// `UpdateIntegration`'s patch operations.
+    UpdateIntegration {
+        resource_id: String,
+        http_method: String,
+        patch: Vec<PatchOperation>,
+    },
     PutIntegration {
         resource_id: String,
         http_method: String,
@@ -940,6 +952,16 @@ impl Writer<'_> {
                     http_method,
                     input,
                 } => resources::put_method(api_id, doc, resource_id, http_method, input)?,
+                Edit::UpdateMethod {
+                    resource_id,
+                    http_method,
+                    patch,
+                } => resources::update_method(api_id, doc, resource_id, http_method, patch)?,
+                Edit::UpdateIntegration {
+                    resource_id,
+                    http_method,
+                    patch,
+                } => resources::update_integration(api_id, doc, resource_id, http_method, patch)?,
                 Edit::DeleteMethod {
                     resource_id,
                     http_method,

@@ -846,3 +846,139 @@ async fn update_deployment_and_position_limit_pagination() {
         assert_eq!(r.error_type(), Some("BadRequestException"), "{bad}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_method_and_integration_with_patch_operations() {
+    let up = archway_testkit::Upstream::start().await;
+    let h = Harness::start().await;
+    let api = h
+        .call("POST", "/restapis", Some(json!({"name": "patched"})))
+        .await
+        .json();
+    let id = api["id"].as_str().unwrap().to_string();
+    let root = api["rootResourceId"].as_str().unwrap().to_string();
+    let res = h
+        .call(
+            "POST",
+            &format!("/restapis/{id}/resources/{root}"),
+            Some(json!({"pathPart": "items"})),
+        )
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let m = format!("/restapis/{id}/resources/{res}/methods/GET");
+    let r = h
+        .call("PUT", &m, Some(json!({"authorizationType": "NONE"})))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.error_text());
+    let r = h
+        .call(
+            "PUT",
+            &format!("{m}/integration"),
+            Some(json!({"type": "HTTP_PROXY", "integrationHttpMethod": "GET",
+                        "uri": format!("http://{}/a", up.addr)})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.error_text());
+    let r = h
+        .call(
+            "PUT",
+            &format!("{m}/integration/responses/200"),
+            Some(json!({"selectionPattern": ""})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.error_text());
+
+    // UpdateMethod: a required query parameter and an operation name; the integration stays.
+    let r = h
+        .call(
+            "PATCH",
+            &m,
+            Some(json!({"patchOperations": [
+                {"op": "add", "path": "/requestParameters/method.request.querystring.q", "value": "true"},
+                {"op": "replace", "path": "/operationName", "value": "ListItems"}
+            ]})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.error_text());
+    let method = r.json();
+    assert_eq!(
+        method["requestParameters"]["method.request.querystring.q"],
+        true
+    );
+    assert_eq!(method["operationName"], "ListItems");
+    assert_eq!(method["methodIntegration"]["type"], "HTTP_PROXY");
+
+    // UpdateIntegration: a new URI and a header mapping; the integration responses stay.
+    let r = h
+        .call(
+            "PATCH",
+            &format!("{m}/integration"),
+            Some(json!({"patchOperations": [
+                {"op": "replace", "path": "/uri", "value": format!("http://{}/b", up.addr)},
+                {"op": "add", "path": "/requestParameters/integration.request.header.x-q", "value": "method.request.querystring.q"},
+                {"op": "replace", "path": "/timeoutInMillis", "value": "5000"}
+            ]})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.error_text());
+    let integ = r.json();
+    assert_eq!(integ["uri"], format!("http://{}/b", up.addr).as_str());
+    assert_eq!(integ["timeoutInMillis"], 5000);
+    assert_eq!(integ["integrationResponses"]["200"]["statusCode"], "200");
+    assert_eq!(
+        integ["requestParameters"]["integration.request.header.x-q"],
+        "method.request.querystring.q"
+    );
+
+    // Refused patches change nothing.
+    for (path, ops) in [
+        (
+            format!("{m}/integration"),
+            json!([{"op": "replace", "path": "/timeoutInMillis", "value": "99999"}]),
+        ),
+        (
+            format!("{m}/integration"),
+            json!([{"op": "replace", "path": "/nope", "value": "x"}]),
+        ),
+        (
+            m.clone(),
+            json!([{"op": "replace", "path": "/authorizationType", "value": "BOGUS"}]),
+        ),
+        (
+            m.clone(),
+            json!([{"op": "add", "path": "/requestParameters/bad.expr", "value": "true"}]),
+        ),
+    ] {
+        let r = h
+            .call("PATCH", &path, Some(json!({ "patchOperations": ops })))
+            .await;
+        assert_eq!(r.status, 400, "{ops}: {}", r.error_text());
+        assert_eq!(r.error_type(), Some("BadRequestException"));
+    }
+    let now = h
+        .call("GET", &format!("{m}/integration"), None)
+        .await
+        .json();
+    assert_eq!(now, integ);
+
+    // What is deployed is the patched method: the parameter is forwarded to the new URI.
+    let r = h
+        .call(
+            "POST",
+            &format!("/restapis/{id}/deployments"),
+            Some(json!({"stageName": "prod"})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.error_text());
+    let g = h.invoke(&id, "/prod/items?q=7").await;
+    assert_eq!(g.status, 200, "{}", g.text());
+    assert_eq!(g.json()["uri"], "/b?q=7");
+    let seen = up.last();
+    assert_eq!(
+        seen.headers.get("x-q").and_then(|v| v.to_str().ok()),
+        Some("7")
+    );
+}

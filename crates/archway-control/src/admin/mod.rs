@@ -75,13 +75,17 @@ pub fn router(control: Arc<ControlPlane>, credentials: Credentials) -> Router {
         )
         .route(
             "/restapis/{api}/resources/{res}/methods/{method}",
-            put(put_method).get(get_method).delete(delete_method),
+            put(put_method)
+                .get(get_method)
+                .delete(delete_method)
+                .patch(update_method),
         )
         .route(
             "/restapis/{api}/resources/{res}/methods/{method}/integration",
             put(put_integration)
                 .get(get_integration)
-                .delete(delete_integration),
+                .delete(delete_integration)
+                .patch(update_integration),
         )
         .route(
             "/restapis/{api}/resources/{res}/methods/{method}/responses/{code}",
@@ -593,6 +597,42 @@ async fn get_method(
         resources::get_method(&api, &doc, &res, &method)
     })
     .await
+}
+
+async fn update_method(
+    State(st): State<AdminState>,
+    Path((api, res, method)): Path<(String, String, String)>,
+    b: Bytes,
+) -> Response {
+    match body::<PatchInput>(&b) {
+        Ok(p) => {
+            let edit = Edit::UpdateMethod {
+                resource_id: res,
+                http_method: method,
+                patch: p.patch_operations,
+            };
+            write_edit(&st, 200, api, edit).await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn update_integration(
+    State(st): State<AdminState>,
+    Path((api, res, method)): Path<(String, String, String)>,
+    b: Bytes,
+) -> Response {
+    match body::<PatchInput>(&b) {
+        Ok(p) => {
+            let edit = Edit::UpdateIntegration {
+                resource_id: res,
+                http_method: method,
+                patch: p.patch_operations,
+            };
+            write_edit(&st, 200, api, edit).await
+        }
+        Err(e) => e.into_response(),
+    }
 }
 
 async fn delete_method(
