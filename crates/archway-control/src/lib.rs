@@ -189,7 +189,12 @@ impl ControlPlane {
             },
         )
         .map_err(|e| vec![e.message])?;
-        self.set_base_locked(model)?;
+        if let Err(errs) = self.set_base_locked(model) {
+            // The file compiled alone and each stored API was checked when written, so this
+            // should not happen; if it does, the APIs are stored but not served yet.
+            tracing::error!(errors = %errs.join("; "), "the file's APIs are stored, but the whole model does not compile; still serving the previous snapshot");
+            return Err(errs);
+        }
         Ok(out)
     }
 
