@@ -390,3 +390,48 @@ def test_http_api_with_apigatewayv2(server, upstream):
     with pytest.raises(ClientError) as e:
         v2.get_api(ApiId=api_id)
     assert e.value.response["Error"]["Code"] == "NotFoundException"
+
+
+def test_updates_pages_and_export(server, apigw):
+    api_id = apigw.import_rest_api(body=json.dumps(mock_document("paged", "v1")))["id"]
+    deps = [
+        apigw.create_deployment(restApiId=api_id, description=f"d{i}")["id"] for i in range(3)
+    ]
+    updated = apigw.update_deployment(
+        restApiId=api_id,
+        deploymentId=deps[0],
+        patchOperations=[{"op": "replace", "path": "/description", "value": "first"}],
+    )
+    assert updated["description"] == "first"
+    # boto3's paginator follows `position` with `limit`.
+    pages = list(
+        apigw.get_paginator("get_deployments").paginate(
+            restApiId=api_id, PaginationConfig={"PageSize": 2}
+        )
+    )
+    assert [len(p["items"]) for p in pages] == [2, 1]
+    assert sorted(d["id"] for p in pages for d in p["items"]) == sorted(deps)
+
+    v2 = server.client("apigatewayv2")
+    api = v2.create_api(Name="v2paged", ProtocolType="HTTP", Target="http://127.0.0.1:9/base")
+    http_id = api["ApiId"]
+    assert v2.update_api(ApiId=http_id, Description="described")["Description"] == "described"
+    integ = v2.get_integrations(ApiId=http_id)["Items"][0]["IntegrationId"]
+    for key in ["GET /a", "GET /b"]:
+        v2.create_route(ApiId=http_id, RouteKey=key, Target=f"integrations/{integ}")
+    route = v2.get_routes(ApiId=http_id, MaxResults="1")
+    assert len(route["Items"]) == 1 and route["NextToken"]
+    rest = v2.get_routes(ApiId=http_id, NextToken=route["NextToken"])
+    assert len(rest["Items"]) == 2 and "NextToken" not in rest
+    a = next(r for r in route["Items"] + rest["Items"] if r["RouteKey"] == "GET /a")
+    assert v2.update_route(ApiId=http_id, RouteId=a["RouteId"], RouteKey="GET /c")["RouteKey"] == "GET /c"
+    assert (
+        v2.update_integration(ApiId=http_id, IntegrationId=integ, TimeoutInMillis=5000)[
+            "TimeoutInMillis"
+        ]
+        == 5000
+    )
+    exported = v2.export_api(ApiId=http_id, Specification="OAS30", OutputType="JSON")
+    doc = json.loads(exported["body"].read())
+    assert doc["openapi"] == "3.0.1"
+    assert "/c" in doc["paths"] and "/a" not in doc["paths"]

@@ -1,5 +1,5 @@
-//! [`apply`]: the one writer of control state. Every door (the admin API today; the
-//! declarative file and OpenAPI files later) expresses a write as a [`Change`], and `apply`
+//! [`apply`]: the one writer of control state. Every door (the admin API, the declarative file
+//! and `serve --openapi`'s document) expresses a write as a [`Change`], and `apply`
 //! validates it against the current state and commits it in one store transaction, or leaves
 //! the state untouched and says why in AWS's words.
 //!
@@ -68,6 +68,12 @@ pub enum Change {
         api_id: String,
         deployment_id: String,
     },
+    /// `UpdateDeployment`: `replace /description` (what it serves never changes).
+    UpdateDeployment {
+        api_id: String,
+        deployment_id: String,
+        patch: Vec<PatchOperation>,
+    },
     CreateStage {
         api_id: String,
         input: CreateStage,
@@ -88,6 +94,33 @@ pub enum Change {
     },
     /// A write to an HTTP API (`apigatewayv2`).
     V2(Box<crate::v2::V2Change>),
+    /// The declarative door: the APIs of the config file (or of `serve --openapi`'s
+    /// document) `source`, applied declaratively (`file.rs`).
+    ApplyFile {
+        source: String,
+        apis: Vec<archway_model::Api>,
+    },
+}
+
+impl Change {
+    /// The existing API an admin change writes to: one the file manages is refused.
+    fn api_id(&self) -> Option<&str> {
+        match self {
+            Change::PutRestApi { api_id, .. }
+            | Change::UpdateRestApi { api_id, .. }
+            | Change::DeleteRestApi { api_id }
+            | Change::CreateDeployment { api_id, .. }
+            | Change::DeleteDeployment { api_id, .. }
+            | Change::UpdateDeployment { api_id, .. }
+            | Change::CreateStage { api_id, .. }
+            | Change::UpdateStage { api_id, .. }
+            | Change::DeleteStage { api_id, .. }
+            | Change::Edit { api_id, .. } => Some(api_id),
+            Change::V2(c) => c.api_id(),
+            // Creates and imports make new APIs; the file's change is the owner's.
+            _ => None,
+        }
+    }
 }
 
 /// `PutRestApi`'s `mode`.
@@ -171,6 +204,18 @@ pub enum Edit {
         resource_id: String,
         http_method: String,
     },
+    /// `UpdateMethod`'s patch operations.
+    UpdateMethod {
+        resource_id: String,
+        http_method: String,
+        patch: Vec<PatchOperation>,
+    },
+    /// `UpdateIntegration`'s patch operations.
+    UpdateIntegration {
+        resource_id: String,
+        http_method: String,
+        patch: Vec<PatchOperation>,
+    },
     PutIntegration {
         resource_id: String,
         http_method: String,
@@ -230,6 +275,9 @@ pub fn apply_with(
     cache: &DefinitionCache,
     change: Change,
 ) -> Result<Outcome, ApiError> {
+    if let Some(api_id) = change.api_id() {
+        crate::file::refuse_managed(store, api_id)?;
+    }
     let w = Writer { store, cache };
     match change {
         Change::CreateRestApi(input) => w.create_rest_api(input),
@@ -252,6 +300,11 @@ pub fn apply_with(
             api_id,
             deployment_id,
         } => w.delete_deployment(&api_id, &deployment_id),
+        Change::UpdateDeployment {
+            api_id,
+            deployment_id,
+            patch,
+        } => w.update_deployment(&api_id, &deployment_id, &patch),
         Change::CreateStage { api_id, input } => w.create_stage(&api_id, input),
         Change::UpdateStage {
             api_id,
@@ -262,6 +315,7 @@ pub fn apply_with(
         Change::Edit { api_id, edit } => w.edit(&api_id, *edit),
         Change::V2(change) => crate::v2::apply(store, cache, *change)
             .map(|(revision, body)| Outcome { revision, body }),
+        Change::ApplyFile { source, apis } => crate::file::apply_file(store, &source, &apis),
     }
 }
 
@@ -425,6 +479,7 @@ impl Writer<'_> {
             warnings: Vec::new(),
             tags: input.tags,
             definition,
+            managed_by: None,
         };
         self.insert_api(api)
     }
@@ -458,6 +513,7 @@ impl Writer<'_> {
             warnings: imported.warnings,
             tags: IndexMap::new(),
             definition: imported.definition,
+            managed_by: None,
         };
         self.insert_api(api)
     }
@@ -712,6 +768,45 @@ impl Writer<'_> {
         })
     }
 
+    fn update_deployment(
+        &self,
+        api_id: &str,
+        deployment_id: &str,
+        patch: &[PatchOperation],
+    ) -> Result<Outcome, ApiError> {
+        let mut view = Value::Null;
+        let revision = self.store.transact(&mut |tx| {
+            tx_api_exists(tx, api_id)?;
+            let d = tx
+                .get(KIND_DEPLOYMENT, api_id, deployment_id)?
+                .ok_or_else(|| cancel(deployment_not_found()))?;
+            let mut dep: DeploymentDoc =
+                serde_json::from_value(d.body).map_err(|e| cancel(corrupt("deployment", e)))?;
+            for op in patch {
+                match (op.op.as_str(), op.path.as_str()) {
+                    ("replace", "/description") => dep.description = op.value.clone(),
+                    _ => {
+                        return Err(cancel(ApiError::bad_request(format!(
+                            "Invalid patch path '{}' specified for op '{}'. Must be one of: [/description]",
+                            op.path, op.op
+                        ))))
+                    }
+                }
+            }
+            if dep.description.as_ref().is_some_and(|d| d.len() > 1024) {
+                return Err(cancel(ApiError::bad_request("Description is too long")));
+            }
+            let body = to_value(&dep).map_err(cancel)?;
+            tx.put(KIND_DEPLOYMENT, api_id, deployment_id, &body, Expect::Version(d.version))?;
+            view = dep.to_aws();
+            Ok(())
+        })?;
+        Ok(Outcome {
+            revision,
+            body: view,
+        })
+    }
+
     fn create_stage(&self, api_id: &str, input: CreateStage) -> Result<Outcome, ApiError> {
         let (api, _) = read_api(self.store, api_id)?;
         let name = input
@@ -857,6 +952,16 @@ impl Writer<'_> {
                     http_method,
                     input,
                 } => resources::put_method(api_id, doc, resource_id, http_method, input)?,
+                Edit::UpdateMethod {
+                    resource_id,
+                    http_method,
+                    patch,
+                } => resources::update_method(api_id, doc, resource_id, http_method, patch)?,
+                Edit::UpdateIntegration {
+                    resource_id,
+                    http_method,
+                    patch,
+                } => resources::update_integration(api_id, doc, resource_id, http_method, patch)?,
                 Edit::DeleteMethod {
                     resource_id,
                     http_method,

@@ -42,6 +42,51 @@ pub struct RestApiDoc {
     /// The working definition: an OpenAPI 3.0 document with `x-amazon-apigateway-*`
     /// extensions. Methods may lack integrations here; a deployment refuses them.
     pub definition: Value,
+    /// Set when a door other than the admin API owns the API (the declarative file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_by: Option<ManagedBy>,
+}
+
+/// The door that owns an API, when it is not the admin API: `{"type": "FILE", "source":
+/// "archway.yaml"}` for an API of the declarative file (or of `serve --openapi`'s document).
+/// Only that door changes the API; the admin API reads it and refuses to write it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ManagedBy {
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The file, as given on the command line.
+    pub source: String,
+}
+
+impl ManagedBy {
+    pub const FILE: &'static str = "FILE";
+
+    /// The tags an owned API shows in AWS views, as CloudFormation tags what it manages.
+    pub fn tags(&self) -> Value {
+        json!({ "archway:managed-by": self.kind, "archway:source": self.source })
+    }
+
+    /// The error for an admin write to an API this door owns.
+    pub fn refusal(&self, api_id: &str) -> crate::error::ApiError {
+        crate::error::ApiError::bad_request(format!(
+            "API {api_id} is managed by {} {}: change it there; the admin API can only read it",
+            self.kind, self.source
+        ))
+    }
+}
+
+/// Adds an owned API's tags to its AWS view's `tags`.
+pub fn add_managed_tags(view: &mut Value, managed_by: Option<&ManagedBy>) {
+    let Some(m) = managed_by else { return };
+    let tags = m.tags();
+    if let (Some(v), Some(t)) = (view.as_object_mut(), tags.as_object()) {
+        let slot = v.entry("tags").or_insert_with(|| json!({}));
+        if let Some(slot) = slot.as_object_mut() {
+            for (k, x) in t {
+                slot.insert(k.clone(), x.clone());
+            }
+        }
+    }
 }
 
 /// A deployment: a frozen copy of the working definition.
@@ -167,6 +212,7 @@ impl RestApiDoc {
         if !self.tags.is_empty() {
             v["tags"] = json!(self.tags);
         }
+        add_managed_tags(&mut v, self.managed_by.as_ref());
         v
     }
 }

@@ -1,15 +1,15 @@
 //! `archway-control` — Archway's control plane.
 //!
 //! Owns:
-//! - [`apply()`]: the only writer of control state. Every write (today from the admin API) is a
-//!   [`Change`]; `apply` validates it against the state in `archway-store` and commits it
+//! - [`apply()`]: the only writer of control state. Every write (from the admin API, and the
+//!   declarative file's APIs at start and on reload) is a [`Change`]; `apply` validates it against the state in `archway-store` and commits it
 //!   durably, or changes nothing and answers in AWS's words ([`ApiError`]).
 //! - The control state's documents ([`docs`]): REST APIs with their working definitions,
 //!   deployments (frozen definitions) and stages (variables, canary settings, method settings).
 //!   Definitions are stored as the OpenAPI 3 documents `openapi::export` writes, and read back
 //!   with `openapi::import`.
 //! - [`ControlPlane`]: after every successful change, rebuilds the model (the declarative file's
-//!   APIs plus every stored API, each stage serving its frozen deployment and canary), compiles
+//!   settings, domains and access log plus every stored API, each stage serving its frozen deployment and canary), compiles
 //!   it with `Snapshot::compile` and swaps it into the data plane — on a thread of its own, never
 //!   on the request path — and tells writers when their revision is being served.
 //! - The admin API ([`admin`]): Amazon API Gateway's management API (`apigateway`, REST APIs)
@@ -34,6 +34,7 @@ pub mod credentials;
 pub mod definition;
 pub mod docs;
 pub mod error;
+pub mod file;
 pub mod patch;
 pub mod query;
 pub mod resources;
@@ -68,7 +69,7 @@ pub struct ControlPlane {
 }
 
 impl ControlPlane {
-    /// Builds the first snapshot (the file's APIs and the store's) and swaps it in, then starts
+    /// Builds the first snapshot (the base model and the store's APIs) and swaps it in, then starts
     /// the rebuild thread.
     pub fn start(
         store: Arc<dyn DocumentStore>,
@@ -147,17 +148,54 @@ impl ControlPlane {
     /// Replaces the declarative file's model (a reload) and rebuilds at once. On error the
     /// previous snapshot keeps serving and the previous base is kept.
     pub fn set_base(&self, model: Model) -> Result<(), Vec<String>> {
+        let _guard = self
+            .rebuild_lock
+            .lock()
+            .map_err(|_| vec!["poisoned".to_string()])?;
+        self.set_base_locked(model)
+    }
+
+    fn set_base_locked(&self, model: Model) -> Result<(), Vec<String>> {
         let old = match self.base.lock() {
             Ok(mut b) => std::mem::replace(&mut *b, model),
             Err(_) => return Err(vec!["the control plane's state is poisoned".into()]),
         };
-        let r = self.rebuild();
+        let r = self.rebuild_locked();
         if r.is_err() {
             if let Ok(mut b) = self.base.lock() {
                 *b = old;
             }
         }
         r
+    }
+
+    /// A reload of the declarative file `source` (blocking): its APIs are applied to the store
+    /// as one [`Change::ApplyFile`], the rest of it (settings, domains, access log) becomes the
+    /// base model, and the result is compiled and swapped in — with no other rebuild in
+    /// between, so the data plane never sees the new APIs with the old domains or the reverse.
+    /// A refused file changes nothing.
+    pub fn apply_file(&self, source: &str, mut model: Model) -> Result<Outcome, Vec<String>> {
+        let apis = std::mem::take(&mut model.apis);
+        let _guard = self
+            .rebuild_lock
+            .lock()
+            .map_err(|_| vec!["poisoned".to_string()])?;
+        let out = apply::apply_with(
+            &*self.store,
+            &self.cache,
+            Change::ApplyFile {
+                source: source.to_string(),
+                apis,
+            },
+        )
+        .map_err(|e| vec![e.message])?;
+        if let Err(errs) = self.set_base_locked(model) {
+            // The file compiled alone and each stored API was checked when written, so this
+            // should not happen; if it does, the APIs are stored but not served yet.
+            tracing::error!(errors = %errs.join("; "), "the file's APIs are stored, but the whole model does not compile; still serving the previous snapshot");
+            return Err(errs);
+        }
+        Ok(out)
     }
 
     fn kick(&self) {
@@ -172,6 +210,10 @@ impl ControlPlane {
             .rebuild_lock
             .lock()
             .map_err(|_| vec!["poisoned".to_string()])?;
+        self.rebuild_locked()
+    }
+
+    fn rebuild_locked(&self) -> Result<(), Vec<String>> {
         let (revision, stored) = state::load_apis(&*self.store, &self.cache)
             .map_err(|e| vec![format!("cannot read the store: {e}")])?;
         let mut model = self

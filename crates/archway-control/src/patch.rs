@@ -334,3 +334,66 @@ pub fn apply_rest_api_patch(api: &mut RestApiDoc, op: &PatchOperation) -> Result
     }
     Ok(())
 }
+
+/// How a patched field's value is written in an input shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    Str,
+    Int,
+    Bool,
+}
+
+fn typed(op: &PatchOperation, kind: FieldKind) -> Result<Value, ApiError> {
+    let v = value(op)?;
+    match kind {
+        FieldKind::Str => Ok(json!(v)),
+        FieldKind::Bool => parse_bool(op).map(|b| json!(b)),
+        FieldKind::Int => v.parse::<i64>().map(|n| json!(n)).map_err(|_| {
+            ApiError::bad_request(format!(
+                "Invalid value '{v}' for '{}': must be an integer",
+                op.path
+            ))
+        }),
+    }
+}
+
+/// Applies patch operations to an AWS input shape (`PutMethod`'s or `PutIntegration`'s, as a
+/// JSON object) for `UpdateMethod` and `UpdateIntegration`: `replace` of a field in `fields`
+/// (`/uri`; `remove` clears it), and `add`, `replace` or `remove` of an entry of a map in
+/// `maps` (`/requestParameters/method.request.header.x`, `~1` for `/` in a content type). The
+/// caller then puts the result, so it is checked as a put is.
+pub fn patch_input(
+    input: &mut serde_json::Map<String, Value>,
+    ops: &[PatchOperation],
+    fields: &[(&str, FieldKind)],
+    maps: &[(&str, FieldKind)],
+) -> Result<(), ApiError> {
+    for op in ops {
+        let segs: Vec<&str> = op.path.strip_prefix('/').unwrap_or("").split('/').collect();
+        let field = |name: &str, list: &[(&str, FieldKind)]| {
+            list.iter().find(|(f, _)| *f == name).map(|(_, k)| *k)
+        };
+        match (op.op.as_str(), segs.as_slice()) {
+            ("replace", [name]) if field(name, fields).is_some() => {
+                let kind = field(name, fields).unwrap_or(FieldKind::Str);
+                input.insert((*name).to_string(), typed(op, kind)?);
+            }
+            ("remove", [name]) if field(name, fields).is_some() => {
+                input.remove(*name);
+            }
+            ("add" | "replace", [map, key]) if field(map, maps).is_some() => {
+                let kind = field(map, maps).unwrap_or(FieldKind::Str);
+                let v = typed(op, kind)?;
+                let slot = crate::definition::object_entry(input, map);
+                slot.insert(unescape(key), v);
+            }
+            ("remove", [map, key]) if field(map, maps).is_some() => {
+                if let Some(m) = input.get_mut(*map).and_then(Value::as_object_mut) {
+                    m.remove(&unescape(key));
+                }
+            }
+            _ => return Err(invalid_path(op)),
+        }
+    }
+    Ok(())
+}

@@ -152,3 +152,57 @@ pub fn require_api(store: &dyn DocumentStore, api_id: &str) -> Result<(), ApiErr
         None => Err(api_not_found(api_id)),
     }
 }
+
+/// AWS's pagination of a list answer: `position`/`limit` over `item` (`apigateway`) or
+/// `nextToken`/`maxResults` over `items` (`apigatewayv2`). The token is the offset of the next
+/// item, as text; the last page has none. Without a limit the whole list is one page (AWS's
+/// default is 25 for `apigateway`; Archway answers everything, which clients that follow tokens
+/// read the same). A limit is 1 to 500.
+pub fn paginate(mut list: Value, params: &[(String, String)]) -> Result<Value, ApiError> {
+    let (key, token_param, limit_param) = if list.get("item").is_some() {
+        ("item", "position", "limit")
+    } else {
+        ("items", "nextToken", "maxResults")
+    };
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    let start = match param(token_param) {
+        None => 0,
+        Some(t) => t
+            .parse::<usize>()
+            .map_err(|_| ApiError::bad_request(format!("Invalid {token_param} {t}")))?,
+    };
+    let limit = match param(limit_param) {
+        None => None,
+        Some(l) => Some(
+            l.parse::<usize>()
+                .ok()
+                .filter(|n| (1..=500).contains(n))
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "Invalid {limit_param} {l}: must be between 1 and 500"
+                    ))
+                })?,
+        ),
+    };
+    let Some(items) = list.get_mut(key).and_then(Value::as_array_mut) else {
+        return Ok(list);
+    };
+    let total = items.len();
+    if start > total {
+        return Err(ApiError::bad_request(format!(
+            "Invalid {token_param} {start}"
+        )));
+    }
+    let end = limit.map_or(total, |l| total.min(start + l));
+    let page: Vec<Value> = items.drain(start..end).collect();
+    *items = page;
+    if end < total {
+        list[token_param] = json!(end.to_string());
+    }
+    Ok(list)
+}

@@ -10,6 +10,7 @@
 use crate::definition::{object_entry, operation_key, INTEGRATION, OPERATIONS};
 use crate::docs::resource_id;
 use crate::error::ApiError;
+use crate::patch::PatchOperation;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
 
@@ -621,6 +622,123 @@ pub fn put_integration(
     Ok(integration_view(
         op.get(INTEGRATION).unwrap_or(&Value::Null),
     ))
+}
+
+/// `UpdateMethod`: patch operations on the method's `PutMethod` shape, put again; what a put
+/// does not write (its integration, responses) is kept.
+pub fn update_method(
+    api_id: &str,
+    doc: &mut Value,
+    id: &str,
+    method: &str,
+    patch: &[PatchOperation],
+) -> Result<Value, ApiError> {
+    use crate::patch::FieldKind::{Bool, Str};
+    let (path, key) = locate(api_id, doc, id, method)?;
+    let old = operation(doc, &path, key)
+        .cloned()
+        .ok_or_else(method_not_found)?;
+    let view = method_view(doc, method, &old);
+    let mut input = Map::new();
+    for k in [
+        "authorizationType",
+        "apiKeyRequired",
+        "operationName",
+        "requestParameters",
+        "requestModels",
+        "requestValidatorId",
+    ] {
+        if let Some(v) = view.get(k) {
+            input.insert(k.into(), v.clone());
+        }
+    }
+    crate::patch::patch_input(
+        &mut input,
+        patch,
+        &[
+            ("authorizationType", Str),
+            ("apiKeyRequired", Bool),
+            ("operationName", Str),
+            ("requestValidatorId", Str),
+        ],
+        &[("requestParameters", Bool), ("requestModels", Str)],
+    )?;
+    let put: PutMethod = serde_json::from_value(Value::Object(input))
+        .map_err(|e| ApiError::bad_request(format!("Invalid patch: {e}")))?;
+    delete_method(api_id, doc, id, method)?;
+    put_method(api_id, doc, id, method, &put)?;
+    let op = operation_mut(doc, &path, key)
+        .and_then(Value::as_object_mut)
+        .ok_or_else(method_not_found)?;
+    // What `PutMethod` does not write (the integration, responses, ...) stays as it was.
+    let put_keys = [
+        "parameters",
+        "operationId",
+        "requestBody",
+        "x-amazon-apigateway-request-validator",
+    ];
+    if let Some(old) = old.as_object() {
+        for (k, v) in old {
+            if !put_keys.contains(&k.as_str()) {
+                op.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    get_method(api_id, doc, id, method)
+}
+
+/// `UpdateIntegration`: patch operations on the integration's `PutIntegration` shape, put
+/// again; its integration responses are kept.
+pub fn update_integration(
+    api_id: &str,
+    doc: &mut Value,
+    id: &str,
+    method: &str,
+    patch: &[PatchOperation],
+) -> Result<Value, ApiError> {
+    use crate::patch::FieldKind::{Int, Str};
+    let (path, key) = locate(api_id, doc, id, method)?;
+    let old = operation(doc, &path, key)
+        .ok_or_else(method_not_found)?
+        .get(INTEGRATION)
+        .cloned()
+        .ok_or_else(integration_not_found)?;
+    let mut input = match integration_view(&old) {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    input.remove("integrationResponses");
+    crate::patch::patch_input(
+        &mut input,
+        patch,
+        &[
+            ("uri", Str),
+            ("httpMethod", Str),
+            ("timeoutInMillis", Int),
+            ("passthroughBehavior", Str),
+            ("connectionType", Str),
+            ("connectionId", Str),
+            ("credentials", Str),
+            ("contentHandling", Str),
+            ("cacheNamespace", Str),
+        ],
+        &[("requestParameters", Str), ("requestTemplates", Str)],
+    )?;
+    if let Some(m) = input.remove("httpMethod") {
+        input.insert("integrationHttpMethod".into(), m);
+    }
+    let put: PutIntegration = serde_json::from_value(Value::Object(input))
+        .map_err(|e| ApiError::bad_request(format!("Invalid patch: {e}")))?;
+    put_integration(api_id, doc, id, method, &put)?;
+    if let Some(r) = old.get("responses") {
+        if let Some(i) = operation_mut(doc, &path, key)
+            .and_then(|op| op.get_mut(INTEGRATION))
+            .and_then(Value::as_object_mut)
+        {
+            i.insert("responses".into(), r.clone());
+        }
+    }
+    get_integration(api_id, doc, id, method)
 }
 
 fn integration_not_found() -> ApiError {

@@ -43,6 +43,14 @@ pub struct HttpApiDoc {
     pub integrations: IndexMap<String, Map<String, Value>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Set when the declarative file owns the API (see `file.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_by: Option<ManagedBy>,
+    /// An API of the file: its whole definition, as `openapi::export` writes it. Its
+    /// deployments freeze this rather than the document the routes generate, since a file's API
+    /// says more than routes and integrations carry (gateway responses, payload limit, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition: Option<Value>,
 }
 
 /// A route.
@@ -72,9 +80,27 @@ pub enum V2Change {
         body: String,
         fail_on_warnings: bool,
     },
+    /// `UpdateApi`: the fields given replace the API's.
+    UpdateApi {
+        api_id: String,
+        input: UpdateApi,
+    },
     CreateRoute {
         api_id: String,
         input: RouteInput,
+    },
+    /// `UpdateRoute`: the fields given replace the route's.
+    UpdateRoute {
+        api_id: String,
+        route_id: String,
+        input: RouteInput,
+    },
+    /// `UpdateIntegration`: the fields given replace the integration's, and the result is
+    /// checked as a new integration would be.
+    UpdateIntegration {
+        api_id: String,
+        integration_id: String,
+        input: Map<String, Value>,
     },
     DeleteRoute {
         api_id: String,
@@ -112,6 +138,29 @@ pub enum V2Change {
     },
 }
 
+impl V2Change {
+    /// The API the change writes to; `None` for changes that make a new API.
+    pub fn api_id(&self) -> Option<&str> {
+        match self {
+            V2Change::CreateApi(_) | V2Change::ImportApi { .. } => None,
+            V2Change::DeleteApi { api_id }
+            | V2Change::ReimportApi { api_id, .. }
+            | V2Change::UpdateApi { api_id, .. }
+            | V2Change::CreateRoute { api_id, .. }
+            | V2Change::UpdateRoute { api_id, .. }
+            | V2Change::UpdateIntegration { api_id, .. }
+            | V2Change::DeleteRoute { api_id, .. }
+            | V2Change::CreateIntegration { api_id, .. }
+            | V2Change::DeleteIntegration { api_id, .. }
+            | V2Change::CreateStage { api_id, .. }
+            | V2Change::UpdateStage { api_id, .. }
+            | V2Change::DeleteStage { api_id, .. }
+            | V2Change::CreateDeployment { api_id, .. }
+            | V2Change::DeleteDeployment { api_id, .. } => Some(api_id),
+        }
+    }
+}
+
 /// `CreateApi`'s input.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -124,6 +173,16 @@ pub struct CreateApi {
     /// Quick create: an HTTP URL (or Lambda ARN) for a `$default`-stage API with one route.
     pub target: Option<String>,
     pub route_key: Option<String>,
+}
+
+/// `UpdateApi`'s input.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateApi {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub version: Option<String>,
+    pub cors_configuration: Option<Value>,
 }
 
 /// `CreateRoute`'s input.
@@ -191,6 +250,7 @@ impl HttpApiDoc {
         if !self.warnings.is_empty() {
             v["warnings"] = json!(self.warnings);
         }
+        add_managed_tags(&mut v, self.managed_by.as_ref());
         v
     }
 }
@@ -378,10 +438,39 @@ fn from_document(api_id: &str, text: &str, fail_on_warnings: bool) -> Result<Htt
             warnings.join("\n\t")
         )));
     }
-    let def = &imported.definition;
+    let (routes, integrations, cors) =
+        routes_of(&imported.definition, &|_, _| new_id()[..7].to_string());
+    Ok(HttpApiDoc {
+        api_id: api_id.to_string(),
+        name: imported.name,
+        description: imported.description,
+        version: imported.version,
+        created_date: now(),
+        cors_configuration: cors,
+        routes,
+        integrations,
+        warnings,
+        managed_by: None,
+        definition: None,
+    })
+}
+
+/// Routes, integrations (one per route) and CORS configuration of a definition, as AWS models
+/// an HTTP API. `id(kind, route key)` names each route (`"route"`) and integration
+/// (`"integration"`).
+#[allow(clippy::type_complexity)]
+pub(crate) fn routes_of(
+    def: &ApiDefinition,
+    id: &dyn Fn(&str, &str) -> String,
+) -> (
+    IndexMap<String, RouteDoc>,
+    IndexMap<String, Map<String, Value>>,
+    Option<Value>,
+) {
     let mut routes = IndexMap::new();
     let mut integrations = IndexMap::new();
     for r in &def.routes {
+        let key = r.key.to_string();
         let i = &r.integration;
         let mut m = Map::new();
         m.insert("integrationType".into(), json!(i.kind.as_str()));
@@ -404,12 +493,12 @@ fn from_document(api_id: &str, text: &str, fail_on_warnings: bool) -> Result<Htt
             json!(i.timeout.as_millis() as u64),
         );
         m.insert("connectionType".into(), json!(i.connection_type.as_str()));
-        let iid = new_id()[..7].to_string();
+        let iid = id("integration", &key);
         integrations.insert(iid.clone(), m);
         routes.insert(
-            new_id()[..7].to_string(),
+            id("route", &key),
             RouteDoc {
-                route_key: r.key.to_string(),
+                route_key: key.clone(),
                 target: Some(format!("integrations/{iid}")),
                 operation_name: r.operation_id.clone(),
             },
@@ -428,17 +517,7 @@ fn from_document(api_id: &str, text: &str, fail_on_warnings: bool) -> Result<Htt
         }
         v
     });
-    Ok(HttpApiDoc {
-        api_id: api_id.to_string(),
-        name: imported.name,
-        description: imported.description,
-        version: imported.version,
-        created_date: now(),
-        cors_configuration: cors,
-        routes,
-        integrations,
-        warnings,
-    })
+    (routes, integrations, cors)
 }
 
 fn check_integration(input: &Map<String, Value>) -> Result<Map<String, Value>, ApiError> {
@@ -511,6 +590,49 @@ fn check_integration(input: &Map<String, Value>) -> Result<Map<String, Value>, A
         }
     }
     Ok(out)
+}
+
+/// What `CreateRoute` and `UpdateRoute` check before reading the API.
+fn check_route_input(input: &RouteInput) -> Result<(), ApiError> {
+    if let Some(k) = &input.route_key {
+        check_route_key(k)?;
+    }
+    if input
+        .authorization_type
+        .as_deref()
+        .is_some_and(|a| a != "NONE")
+        || input.api_key_required
+    {
+        return Err(ApiError::bad_request(
+            "Route authorization is not supported by Archway yet",
+        ));
+    }
+    Ok(())
+}
+
+/// A route `id` of `api` as it would be written: its key unique, its target an integration.
+fn check_route(api: &HttpApiDoc, id: &str, r: &RouteDoc) -> Result<(), ApiError> {
+    if api
+        .routes
+        .iter()
+        .any(|(other, x)| other != id && x.route_key == r.route_key)
+    {
+        return Err(ApiError::conflict(format!(
+            "Route with key {} already exists for this API",
+            r.route_key
+        )));
+    }
+    if let Some(t) = &r.target {
+        let ok = t
+            .strip_prefix("integrations/")
+            .is_some_and(|i| api.integrations.contains_key(i));
+        if !ok {
+            return Err(ApiError::bad_request(format!(
+                "Invalid target {t}: must be integrations/{{id}} of an existing integration"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn check_route_key(key: &str) -> Result<(), ApiError> {
@@ -597,6 +719,7 @@ fn model_doc(api: &HttpApiDoc) -> crate::docs::RestApiDoc {
         warnings: Vec::new(),
         tags: IndexMap::new(),
         definition: Value::Null,
+        managed_by: None,
     }
 }
 
@@ -727,48 +850,92 @@ pub fn apply(
             })?;
             Ok((rev, Value::Null))
         }
+        V2Change::UpdateApi { api_id, input } => {
+            if let Some(n) = &input.name {
+                if n.is_empty() || n.len() > 128 {
+                    return Err(ApiError::bad_request("Invalid API name specified"));
+                }
+            }
+            modify(store, &api_id, &mut |api| {
+                if let Some(n) = &input.name {
+                    api.name = n.clone();
+                }
+                if let Some(d) = &input.description {
+                    api.description = Some(d.clone());
+                }
+                if let Some(v) = &input.version {
+                    api.version = Some(v.clone());
+                }
+                if let Some(c) = &input.cors_configuration {
+                    api.cors_configuration = Some(c.clone());
+                }
+                Ok(api.to_aws())
+            })
+        }
         V2Change::CreateRoute { api_id, input } => {
             let key = input
                 .route_key
+                .clone()
                 .ok_or_else(|| ApiError::bad_request("routeKey is required"))?;
-            check_route_key(&key)?;
-            if input
-                .authorization_type
-                .as_deref()
-                .is_some_and(|a| a != "NONE")
-                || input.api_key_required
-            {
-                return Err(ApiError::bad_request(
-                    "Route authorization is not supported by Archway yet",
-                ));
-            }
+            check_route_input(&input)?;
             let id = new_id()[..7].to_string();
             modify(store, &api_id, &mut |api| {
-                if api.routes.values().any(|r| r.route_key == key) {
-                    return Err(ApiError::conflict(format!(
-                        "Route with key {key} already exists for this API"
-                    )));
-                }
-                if let Some(t) = &input.target {
-                    let ok = t
-                        .strip_prefix("integrations/")
-                        .is_some_and(|i| api.integrations.contains_key(i));
-                    if !ok {
-                        return Err(ApiError::bad_request(format!(
-                            "Invalid target {t}: must be integrations/{{id}} of an existing integration"
-                        )));
-                    }
-                }
                 let r = RouteDoc {
                     route_key: key.clone(),
                     target: input.target.clone(),
                     operation_name: input.operation_name.clone(),
                 };
+                check_route(api, &id, &r)?;
                 let view = route_view(&id, &r);
                 api.routes.insert(id.clone(), r);
                 Ok(view)
             })
         }
+        V2Change::UpdateRoute {
+            api_id,
+            route_id,
+            input,
+        } => {
+            check_route_input(&input)?;
+            modify(store, &api_id, &mut |api| {
+                let mut r = api
+                    .routes
+                    .get(&route_id)
+                    .cloned()
+                    .ok_or_else(|| ApiError::not_found("Invalid Route identifier specified"))?;
+                if let Some(k) = &input.route_key {
+                    r.route_key = k.clone();
+                }
+                if let Some(t) = &input.target {
+                    r.target = Some(t.clone());
+                }
+                if let Some(n) = &input.operation_name {
+                    r.operation_name = Some(n.clone());
+                }
+                check_route(api, &route_id, &r)?;
+                let view = route_view(&route_id, &r);
+                api.routes.insert(route_id.clone(), r);
+                Ok(view)
+            })
+        }
+        V2Change::UpdateIntegration {
+            api_id,
+            integration_id,
+            input,
+        } => modify(store, &api_id, &mut |api| {
+            let mut merged = api
+                .integrations
+                .get(&integration_id)
+                .cloned()
+                .ok_or_else(|| ApiError::not_found("Invalid Integration identifier specified"))?;
+            for (k, v) in &input {
+                merged.insert(k.clone(), v.clone());
+            }
+            let integ = check_integration(&merged)?;
+            let view = integration_view(&integration_id, &integ);
+            api.integrations.insert(integration_id.clone(), integ);
+            Ok(view)
+        }),
         V2Change::DeleteRoute { api_id, route_id } => modify(store, &api_id, &mut |api| {
             api.routes
                 .shift_remove(&route_id)
@@ -919,6 +1086,8 @@ fn create_api(store: &dyn DocumentStore, input: CreateApi) -> Result<(u64, Value
         routes: IndexMap::new(),
         integrations: IndexMap::new(),
         warnings: Vec::new(),
+        managed_by: None,
+        definition: None,
     };
     let mut quick_stage = None;
     if let Some(target) = input.target {
@@ -1234,6 +1403,76 @@ pub fn deployment(store: &dyn DocumentStore, api_id: &str, id: &str) -> Result<V
         .ok_or_else(|| ApiError::not_found("Invalid Deployment identifier specified"))?;
     let dep: DeploymentDoc = serde_json::from_value(d.body).map_err(|_| ApiError::internal())?;
     Ok(deployment_view(&dep))
+}
+
+/// `ExportApi`: the API as OpenAPI 3.0 — what stage `stage_name` serves, or the API's routes
+/// and integrations as they are now (for an API of the file, its definition). Without
+/// `include_extensions`, the `x-amazon-apigateway-*` and `x-archway-*` keys are left out.
+pub fn export(
+    store: &dyn DocumentStore,
+    cache: &DefinitionCache,
+    api_id: &str,
+    specification: &str,
+    stage_name: Option<&str>,
+    include_extensions: bool,
+) -> Result<Value, ApiError> {
+    if specification != "OAS30" {
+        return Err(ApiError::bad_request(format!(
+            "Invalid specification {specification}: must be OAS30"
+        )));
+    }
+    let (api, _) = read_api(store, api_id)?;
+    let stage = match stage_name {
+        Some(n) => Some(
+            read_stage(store, api_id, n)?
+                .ok_or_else(|| ApiError::not_found("Invalid Stage identifier specified"))?
+                .0,
+        ),
+        None => None,
+    };
+    let def = match &stage {
+        Some(s) if s.deployment_id.is_empty() => {
+            return Err(ApiError::bad_request(format!(
+                "Stage {} has no deployment to export",
+                s.stage_name
+            )))
+        }
+        Some(s) => cache
+            .definition(store, api_id, &s.deployment_id)?
+            .ok_or_else(|| ApiError::not_found("Invalid Deployment identifier specified"))?,
+        None => match &api.definition {
+            Some(doc) => Arc::new(
+                crate::definition::load_frozen_as(doc, Protocol::Http)
+                    .map_err(ApiError::bad_request)?,
+            ),
+            None => Arc::new(definition_of(&api)?),
+        },
+    };
+    let stages = stage
+        .iter()
+        .map(|s| crate::state::model_stage(s, def.clone(), None))
+        .collect();
+    let model = archway_model::Api {
+        definition: def,
+        ..model_api(&api, stages)
+    };
+    let mut doc = openapi::export_api(&model, stage_name, ExportFormat::Oas30)
+        .ok_or_else(|| ApiError::not_found("Invalid Stage identifier specified"))?;
+    if !include_extensions {
+        strip_extensions(&mut doc);
+    }
+    Ok(doc)
+}
+
+fn strip_extensions(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.retain(|k, _| !k.starts_with("x-amazon-apigateway-") && !k.starts_with("x-archway-"));
+            m.values_mut().for_each(strip_extensions);
+        }
+        Value::Array(a) => a.iter_mut().for_each(strip_extensions),
+        _ => {}
+    }
 }
 
 /// The model API of an HTTP API document (for the snapshot).

@@ -734,3 +734,251 @@ async fn concurrent_conflicting_creates_one_wins() {
     let vars = r.json()["variables"].as_object().unwrap().len();
     assert!(vars >= 2, "{vars}");
 }
+
+#[tokio::test]
+async fn update_deployment_and_position_limit_pagination() {
+    let h = Harness::start().await;
+    let id = import(&h, "paged", "p").await;
+    let _other = import(&h, "paged2", "q").await;
+    let mut deps = Vec::new();
+    for d in ["one", "two", "three"] {
+        let r = h
+            .call(
+                "POST",
+                &format!("/restapis/{id}/deployments"),
+                Some(json!({ "description": d })),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.error_text());
+        deps.push(r.json()["id"].as_str().unwrap().to_string());
+    }
+
+    // UpdateDeployment: the description, and nothing else.
+    let path = format!("/restapis/{id}/deployments/{}", deps[0]);
+    let r = h
+        .call(
+            "PATCH",
+            &path,
+            Some(json!({"patchOperations": [{"op": "replace", "path": "/description", "value": "first"}]})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.error_text());
+    assert_eq!(r.json()["description"], "first");
+    assert_eq!(r.json()["id"], deps[0].as_str());
+    assert_eq!(
+        h.call("GET", &path, None).await.json()["description"],
+        "first"
+    );
+    let r = h
+        .call(
+            "PATCH",
+            &path,
+            Some(json!({"patchOperations": [{"op": "replace", "path": "/apiSummary", "value": "x"}]})),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.error_type(), Some("BadRequestException"));
+    assert!(r.error_text().contains("/apiSummary"), "{}", r.error_text());
+    assert_eq!(
+        h.call("GET", &path, None).await.json()["description"],
+        "first"
+    );
+    let r = h
+        .call(
+            "PATCH",
+            &format!("/restapis/{id}/deployments/nope"),
+            Some(json!({"patchOperations": []})),
+        )
+        .await;
+    assert_eq!(r.status, 404);
+
+    // position/limit: pages in order, the last without a position.
+    let all: Vec<Value> = h
+        .call("GET", &format!("/restapis/{id}/deployments"), None)
+        .await
+        .json()["item"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(all.len(), 3);
+    assert!(h
+        .call("GET", &format!("/restapis/{id}/deployments"), None)
+        .await
+        .json()
+        .get("position")
+        .is_none());
+    let first = h
+        .call("GET", &format!("/restapis/{id}/deployments?limit=2"), None)
+        .await
+        .json();
+    assert_eq!(first["item"].as_array().unwrap()[..], all[..2]);
+    let position = first["position"].as_str().expect("a position").to_string();
+    let rest = h
+        .call(
+            "GET",
+            &format!("/restapis/{id}/deployments?limit=2&position={position}"),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(rest["item"].as_array().unwrap()[..], all[2..]);
+    assert!(rest.get("position").is_none());
+    let apis = h.call("GET", "/restapis?limit=1", None).await.json();
+    assert_eq!(apis["item"].as_array().unwrap().len(), 1);
+    assert!(apis["position"].is_string());
+    let resources = h
+        .call("GET", &format!("/restapis/{id}/resources?limit=1"), None)
+        .await
+        .json();
+    assert_eq!(resources["item"].as_array().unwrap().len(), 1);
+    assert!(resources["position"].is_string(), "{resources}");
+    for bad in [
+        "limit=0",
+        "limit=501",
+        "limit=x",
+        "position=x",
+        "position=9",
+    ] {
+        let r = h
+            .call("GET", &format!("/restapis/{id}/deployments?{bad}"), None)
+            .await;
+        assert_eq!(r.status, 400, "{bad}");
+        assert_eq!(r.error_type(), Some("BadRequestException"), "{bad}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_method_and_integration_with_patch_operations() {
+    let up = archway_testkit::Upstream::start().await;
+    let h = Harness::start().await;
+    let api = h
+        .call("POST", "/restapis", Some(json!({"name": "patched"})))
+        .await
+        .json();
+    let id = api["id"].as_str().unwrap().to_string();
+    let root = api["rootResourceId"].as_str().unwrap().to_string();
+    let res = h
+        .call(
+            "POST",
+            &format!("/restapis/{id}/resources/{root}"),
+            Some(json!({"pathPart": "items"})),
+        )
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let m = format!("/restapis/{id}/resources/{res}/methods/GET");
+    let r = h
+        .call("PUT", &m, Some(json!({"authorizationType": "NONE"})))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.error_text());
+    let r = h
+        .call(
+            "PUT",
+            &format!("{m}/integration"),
+            Some(json!({"type": "HTTP_PROXY", "integrationHttpMethod": "GET",
+                        "uri": format!("http://{}/a", up.addr)})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.error_text());
+    let r = h
+        .call(
+            "PUT",
+            &format!("{m}/integration/responses/200"),
+            Some(json!({"selectionPattern": ""})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.error_text());
+
+    // UpdateMethod: a required query parameter and an operation name; the integration stays.
+    let r = h
+        .call(
+            "PATCH",
+            &m,
+            Some(json!({"patchOperations": [
+                {"op": "add", "path": "/requestParameters/method.request.querystring.q", "value": "true"},
+                {"op": "replace", "path": "/operationName", "value": "ListItems"}
+            ]})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.error_text());
+    let method = r.json();
+    assert_eq!(
+        method["requestParameters"]["method.request.querystring.q"],
+        true
+    );
+    assert_eq!(method["operationName"], "ListItems");
+    assert_eq!(method["methodIntegration"]["type"], "HTTP_PROXY");
+
+    // UpdateIntegration: a new URI and a header mapping; the integration responses stay.
+    let r = h
+        .call(
+            "PATCH",
+            &format!("{m}/integration"),
+            Some(json!({"patchOperations": [
+                {"op": "replace", "path": "/uri", "value": format!("http://{}/b", up.addr)},
+                {"op": "add", "path": "/requestParameters/integration.request.header.x-q", "value": "method.request.querystring.q"},
+                {"op": "replace", "path": "/timeoutInMillis", "value": "5000"}
+            ]})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.error_text());
+    let integ = r.json();
+    assert_eq!(integ["uri"], format!("http://{}/b", up.addr).as_str());
+    assert_eq!(integ["timeoutInMillis"], 5000);
+    assert_eq!(integ["integrationResponses"]["200"]["statusCode"], "200");
+    assert_eq!(
+        integ["requestParameters"]["integration.request.header.x-q"],
+        "method.request.querystring.q"
+    );
+
+    // Refused patches change nothing.
+    for (path, ops) in [
+        (
+            format!("{m}/integration"),
+            json!([{"op": "replace", "path": "/timeoutInMillis", "value": "99999"}]),
+        ),
+        (
+            format!("{m}/integration"),
+            json!([{"op": "replace", "path": "/nope", "value": "x"}]),
+        ),
+        (
+            m.clone(),
+            json!([{"op": "replace", "path": "/authorizationType", "value": "BOGUS"}]),
+        ),
+        (
+            m.clone(),
+            json!([{"op": "add", "path": "/requestParameters/bad.expr", "value": "true"}]),
+        ),
+    ] {
+        let r = h
+            .call("PATCH", &path, Some(json!({ "patchOperations": ops })))
+            .await;
+        assert_eq!(r.status, 400, "{ops}: {}", r.error_text());
+        assert_eq!(r.error_type(), Some("BadRequestException"));
+    }
+    let now = h
+        .call("GET", &format!("{m}/integration"), None)
+        .await
+        .json();
+    assert_eq!(now, integ);
+
+    // What is deployed is the patched method: the parameter is forwarded to the new URI.
+    let r = h
+        .call(
+            "POST",
+            &format!("/restapis/{id}/deployments"),
+            Some(json!({"stageName": "prod"})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.error_text());
+    let g = h.invoke(&id, "/prod/items?q=7").await;
+    assert_eq!(g.status, 200, "{}", g.text());
+    assert_eq!(g.json()["uri"], "/b?q=7");
+    let seen = up.last();
+    assert_eq!(
+        seen.headers.get("x-q").and_then(|v| v.to_str().ok()),
+        Some("7")
+    );
+}

@@ -258,3 +258,191 @@ async fn import_and_reimport() {
         .await;
     assert_eq!(r.status, 400);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_api_route_and_integration_export_and_pages() {
+    let up = archway_testkit::Upstream::start().await;
+    let h = Harness::start().await;
+    let r = h
+        .call(
+            "POST",
+            "/v2/apis",
+            Some(json!({"name": "upd", "protocolType": "HTTP"})),
+        )
+        .await;
+    let id = r.json()["apiId"].as_str().unwrap().to_string();
+    let r = h
+        .call(
+            "POST",
+            &format!("/v2/apis/{id}/integrations"),
+            Some(
+                json!({"integrationType": "HTTP_PROXY", "integrationMethod": "GET",
+                        "integrationUri": format!("http://{}/a", up.addr)}),
+            ),
+        )
+        .await;
+    let integ = r.json()["integrationId"].as_str().unwrap().to_string();
+    let r = h
+        .call(
+            "POST",
+            &format!("/v2/apis/{id}/routes"),
+            Some(json!({"routeKey": "GET /x", "target": format!("integrations/{integ}")})),
+        )
+        .await;
+    let route = r.json()["routeId"].as_str().unwrap().to_string();
+    let r = h
+        .call(
+            "POST",
+            &format!("/v2/apis/{id}/stages"),
+            Some(json!({"stageName": "$default", "autoDeploy": true})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.error_text());
+    assert_eq!(invoke(&h, &id, "/x").await.json()["uri"], "/a");
+
+    // UpdateIntegration: the fields given change, the rest stay; checked as on create.
+    let ipath = format!("/v2/apis/{id}/integrations/{integ}");
+    let r = h
+        .call(
+            "PATCH",
+            &ipath,
+            Some(json!({"integrationUri": format!("http://{}/b", up.addr)})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.error_text());
+    assert_eq!(r.json()["integrationMethod"], "GET");
+    assert_eq!(invoke(&h, &id, "/x").await.json()["uri"], "/b");
+    let r = h
+        .call("PATCH", &ipath, Some(json!({"timeoutInMillis": 10})))
+        .await;
+    assert_eq!(r.status, 400);
+    let r = h
+        .call(
+            "PATCH",
+            &format!("/v2/apis/{id}/integrations/nope"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(r.status, 404);
+
+    // UpdateRoute: a new key is served (autoDeploy); a bad target is refused.
+    let rpath = format!("/v2/apis/{id}/routes/{route}");
+    let r = h
+        .call("PATCH", &rpath, Some(json!({"routeKey": "GET /y"})))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.error_text());
+    assert_eq!(r.json()["routeKey"], "GET /y");
+    assert_eq!(r.json()["target"], format!("integrations/{integ}").as_str());
+    assert_eq!(invoke(&h, &id, "/y").await.json()["uri"], "/b");
+    assert_eq!(invoke(&h, &id, "/x").await.status, 404);
+    let r = h
+        .call(
+            "PATCH",
+            &rpath,
+            Some(json!({"target": "integrations/nope"})),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    let r = h
+        .call("PATCH", &rpath, Some(json!({"routeKey": "FETCH /y"})))
+        .await;
+    assert_eq!(r.status, 400);
+
+    // UpdateApi.
+    let r = h
+        .call(
+            "PATCH",
+            &format!("/v2/apis/{id}"),
+            Some(json!({"name": "renamed", "description": "d"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.error_text());
+    let got = h.call("GET", &format!("/v2/apis/{id}"), None).await.json();
+    assert_eq!(got["name"], "renamed");
+    assert_eq!(got["description"], "d");
+    let r = h
+        .call(
+            "PATCH",
+            &format!("/v2/apis/{id}"),
+            Some(json!({"name": ""})),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+
+    // ExportApi: the routes as they are, or what a stage serves; extensions optional.
+    let r = h
+        .call(
+            "GET",
+            &format!("/v2/apis/{id}/exports/OAS30?outputType=JSON"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.error_text());
+    let doc = r.json();
+    assert_eq!(doc["openapi"], "3.0.1");
+    assert_eq!(doc["info"]["title"], "renamed");
+    let op = &doc["paths"]["/y"]["get"];
+    assert_eq!(
+        op["x-amazon-apigateway-integration"]["uri"],
+        format!("http://{}/b", up.addr).as_str()
+    );
+    let staged = h
+        .call(
+            "GET",
+            &format!("/v2/apis/{id}/exports/OAS30?outputType=YAML&stageName=$default&includeExtensions=false"),
+            None,
+        )
+        .await;
+    assert_eq!(staged.status, 200, "{}", staged.error_text());
+    assert_eq!(
+        staged
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/yaml")
+    );
+    let sdoc = staged.json();
+    assert!(sdoc["paths"]["/y"]["get"].is_object(), "{sdoc}");
+    assert!(!sdoc.to_string().contains("x-amazon-apigateway"), "{sdoc}");
+    for bad in [
+        format!("/v2/apis/{id}/exports/OAS30"),
+        format!("/v2/apis/{id}/exports/SWAGGER?outputType=JSON"),
+        format!("/v2/apis/{id}/exports/OAS30?outputType=JSON&stageName=nope"),
+        "/v2/apis/nope/exports/OAS30?outputType=JSON".to_string(),
+    ] {
+        let r = h.call("GET", &bad, None).await;
+        assert!(r.status == 400 || r.status == 404, "{bad}: {}", r.status);
+    }
+
+    // nextToken/maxResults.
+    for k in ["GET /p1", "GET /p2", "GET /p3"] {
+        let r = h
+            .call(
+                "POST",
+                &format!("/v2/apis/{id}/routes"),
+                Some(json!({"routeKey": k, "target": format!("integrations/{integ}")})),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.error_text());
+    }
+    let page = h
+        .call("GET", &format!("/v2/apis/{id}/routes?maxResults=3"), None)
+        .await
+        .json();
+    assert_eq!(page["items"].as_array().unwrap().len(), 3);
+    let token = page["nextToken"].as_str().expect("nextToken").to_string();
+    let last = h
+        .call(
+            "GET",
+            &format!("/v2/apis/{id}/routes?maxResults=3&nextToken={token}"),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(last["items"].as_array().unwrap().len(), 1);
+    assert!(last.get("nextToken").is_none());
+    let r = h
+        .call("GET", &format!("/v2/apis/{id}/routes?maxResults=0"), None)
+        .await;
+    assert_eq!(r.status, 400);
+}

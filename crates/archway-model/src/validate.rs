@@ -679,7 +679,7 @@ impl Validator<'_> {
         let name = name.or_else(|| imported.as_ref().map(|i| i.name.clone()));
         let id = id.or_else(|| name.as_deref().map(derive_id));
         let (name, protocol, id) = (name?, protocol?, id?);
-        let definition = Arc::new(match imported {
+        let mut definition = match imported {
             // The file's own routes, models, validators and gateway responses add to the
             // document's; its CORS and payload limit override the document's.
             Some(i) => {
@@ -728,7 +728,15 @@ impl Validator<'_> {
                 cors,
                 ..Default::default()
             },
-        });
+        };
+        if protocol == Protocol::Http {
+            // HTTP APIs validate nothing (warned above): name no validator, as an import does.
+            definition.default_request_validator = None;
+            for r in &mut definition.routes {
+                r.request_validator = None;
+            }
+        }
+        let definition = Arc::new(definition);
         let stages = a
             .stages
             .iter()

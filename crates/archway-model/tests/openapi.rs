@@ -1311,3 +1311,168 @@ fn the_declarative_model_exports_and_imports_back() {
     }
     assert!(archway_model::openapi::export_api(api, Some("nope"), ExportFormat::Oas30).is_none());
 }
+
+/// Everything the declarative file can say about an API survives the form the control plane
+/// stores it in (`export_faithful`: the OpenAPI export, imported again), so that serving a
+/// file's API from the store serves exactly what the file says.
+#[test]
+fn every_declarative_feature_survives_the_stored_form() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pets.yaml"), fixture_doc()).unwrap();
+    let yaml = r##"
+server: { maxPayloadBytes: 2048 }
+apis:
+  - name: rest
+    protocol: REST
+    description: Everything a REST API of the file can have.
+    maxPayloadBytes: 1024
+    binaryMediaTypes: [image/png]
+    models:
+      Pet:
+        type: object
+        required: [name]
+        properties: { name: { $ref: "#/definitions/Name" }, tag: { $ref: "#/definitions/Tag" } }
+        definitions: { Name: { type: string, maxLength: 10 }, Tag: { type: string } }
+      Tag: { type: string }
+    requestValidators:
+      all: { validateRequestBody: true, validateRequestParameters: true }
+    requestValidator: all
+    routes:
+      GET /pets/{petId}:
+        requestParameters: { method.request.path.petId: true, method.request.querystring.verbose: false }
+        integration:
+          type: HTTP_PROXY
+          uri: http://${stageVariables.up}/pets/{petId}
+          httpMethod: POST
+          timeoutInMillis: 120000
+          upstreamProtocol: HTTP2
+          tlsConfig: { insecureSkipVerification: true }
+      POST /pets:
+        requestValidator: all
+        requestModels: { application/json: Pet }
+        integration:
+          type: HTTP
+          uri: https://example.com/items/{item}
+          requestParameters:
+            integration.request.path.item: "'fixed'"
+            integration.request.header.x-stage: stageVariables.up
+            integration.request.querystring.id: context.requestId
+            integration.request.header.x-verbose: method.request.querystring.verbose
+          requestTemplates: { application/json: '{"name": $input.json(''$'')}' }
+          passthroughBehavior: NEVER
+          responses:
+            "4\\d{2}":
+              statusCode: "400"
+              responseParameters: { method.response.header.X-Upstream: integration.response.header.X-Id }
+            default:
+              statusCode: "201"
+              responseParameters: { method.response.header.Location: "'/pets/1'" }
+              responseTemplates: { application/json: '{"stage": "$context.stage", "v": "$stageVariables.up"}' }
+      ANY /{proxy+}:
+        integration: { type: MOCK, requestTemplates: { application/json: '{"statusCode": 200}' }, passthroughBehavior: WHEN_NO_TEMPLATES, responses: { default: { statusCode: "200" } } }
+    gatewayResponses:
+      DEFAULT_4XX:
+        statusCode: "418"
+        responseParameters: { gatewayresponse.header.x-why: "'because'" }
+        responseTemplates: { application/json: '{"m": $context.error.messageString}' }
+    stages:
+      prod: { variables: { up: 127.0.0.1:9 } }
+  - name: http
+    protocol: HTTP
+    corsConfiguration: { allowOrigins: [https://a.example], allowMethods: [GET], allowHeaders: [x-a], exposeHeaders: [x-b], maxAge: 60, allowCredentials: true }
+    routes:
+      $default:
+        integration: { type: HTTP_PROXY, uri: "http://${stageVariables.up}/", timeoutInMillis: 30000 }
+      GET /items/{id}:
+        integration: { type: HTTP_PROXY, uri: "http://127.0.0.1:9/items/{id}", httpMethod: GET }
+    stages:
+      $default: { variables: { up: 127.0.0.1:9 } }
+  - name: http2
+    protocol: HTTP
+    maxPayloadBytes: 4096
+    binaryMediaTypes: [image/png]
+    models:
+      Pet: { type: object }
+    requestValidators:
+      all: { validateRequestBody: true, validateRequestParameters: true }
+    requestValidator: all
+    routes:
+      POST /pets/{id}:
+        requestValidator: all
+        requestModels: { application/json: Pet }
+        requestParameters: { method.request.querystring.q: true }
+        integration:
+          type: HTTP_PROXY
+          uri: http://127.0.0.1:9/{id}
+          requestParameters: { integration.request.header.x-a: "'b'", integration.request.querystring.q: method.request.querystring.q }
+      GET /mock:
+        integration: { type: MOCK, responses: { default: { statusCode: "200", responseTemplates: { application/json: '{}' } } } }
+    gatewayResponses:
+      DEFAULT_4XX: { statusCode: "400", responseTemplates: { application/json: '{"m": "x"}' } }
+    stages: { prod: {} }
+  - name: restcors
+    protocol: REST
+    corsConfiguration: { allowOrigins: ["*"] }
+    routes:
+      GET /:
+        integration: { type: MOCK, responses: { default: { statusCode: "200" } } }
+    stages: { prod: {} }
+  - name: fromdoc
+    protocol: REST
+    openapi: pets.yaml
+    routes:
+      GET /extra:
+        integration: { type: MOCK, responses: { default: { statusCode: "204" } } }
+    stages: { prod: {} }
+"##;
+    let loaded = validate::load_config_str("archway.yaml", yaml, dir.path());
+    let (model, _) = loaded
+        .into_result()
+        .unwrap_or_else(|d| panic!("{}", list(&d)));
+    assert_eq!(model.apis.len(), 5);
+    let example =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/petstore/archway.yaml");
+    let (petstore, _) = validate::load_config_file(&example).into_result().unwrap();
+    for api in model.apis.iter().chain(&petstore.apis) {
+        let (doc, again) =
+            archway_model::openapi::export_faithful(&api.name, api.protocol, &api.definition)
+                .unwrap_or_else(|e| panic!("API `{}`: {e}", api.name));
+        assert!(gate(&again).is_empty(), "API `{}`", api.name);
+        assert_eq!(doc["info"]["title"], api.name.as_str());
+    }
+    let rest = &model.apis[0].definition;
+    assert_eq!(rest.max_payload_bytes, Some(1024));
+    let (doc, again) =
+        archway_model::openapi::export_faithful("rest", Protocol::Rest, rest).unwrap();
+    assert_eq!(doc["x-archway-max-payload-bytes"], 1024);
+    assert_eq!(again.max_payload_bytes, Some(1024));
+    let i = &route(&again, "GET /pets/{petId}").integration;
+    assert_eq!(i.upstream_protocol, UpstreamProtocol::Http2);
+    assert_eq!(i.timeout, std::time::Duration::from_secs(120));
+    assert!(i.insecure_skip_verification);
+    // What is read back is what was written, not a default.
+    let mut other = (**rest).clone();
+    other.routes[0].integration.upstream_protocol = UpstreamProtocol::Http1;
+    let (_, back) =
+        archway_model::openapi::export_faithful("rest", Protocol::Rest, &other).unwrap();
+    assert_eq!(
+        route(&back, "GET /pets/{petId}")
+            .integration
+            .upstream_protocol,
+        UpstreamProtocol::Http1
+    );
+}
+
+/// A small OpenAPI document for an API of the file.
+fn fixture_doc() -> &'static str {
+    r#"openapi: 3.0.1
+info: { title: fromdoc, version: "1" }
+paths:
+  /pets:
+    get:
+      x-amazon-apigateway-integration:
+        type: mock
+        requestTemplates: { application/json: '{"statusCode": 200}' }
+        responses: { default: { statusCode: "200" } }
+"#
+}

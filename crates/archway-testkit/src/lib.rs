@@ -43,6 +43,20 @@ impl TestGateway {
                         .join("\n")
                 )
             });
+        // `archway serve` keeps a file's APIs in the store as their OpenAPI export: every
+        // config the tests serve must survive that form, so serving it from the store serves
+        // what these tests check.
+        for api in &model.apis {
+            let stages = api.stages.iter().map(|s| &s.deployment);
+            let other = stages.filter(|d| !Arc::ptr_eq(d, &api.definition));
+            for def in std::iter::once(&api.definition).chain(other) {
+                if let Err(e) =
+                    archway_model::openapi::export_faithful(&api.name, api.protocol, def)
+                {
+                    panic!("API `{}` does not survive the store: {e}", api.name);
+                }
+            }
+        }
         let snapshot = Snapshot::compile(&model).expect("compiles");
         let gateway = Arc::new(Gateway::new(snapshot).unwrap());
         let s = &model.settings;

@@ -83,7 +83,23 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             credentials.secret_access_key
         );
     }
-    let control = ControlPlane::start(Arc::new(store), gateway.clone(), model.clone())
+    // The file's APIs go into the store as one change, as on every reload; the rest of the
+    // file (settings, domains, access log) is the control plane's base model.
+    if let Some(src) = &source {
+        let change = archway_control::Change::ApplyFile {
+            source: src.name(),
+            apis: model.apis.clone(),
+        };
+        let out = archway_control::apply(&store, change)
+            .map_err(|e| anyhow::anyhow!(e.message))
+            .with_context(|| format!("cannot apply {}", src.path().display()))?;
+        tracing::info!(applied = %out.body, "applied the config file");
+    }
+    let base = Model {
+        apis: Vec::new(),
+        ..model.clone()
+    };
+    let control = ControlPlane::start(Arc::new(store), gateway.clone(), base)
         .map_err(anyhow::Error::msg)
         .context("cannot build the snapshot from the stored APIs")?;
     // Both listeners are bound before either is announced, so a taken admin port fails the
@@ -182,6 +198,15 @@ impl Source {
         match self {
             Source::Config(p) | Source::OpenApi(p, _) => p,
         }
+    }
+
+    /// The file as the documents of its APIs name it (`managedBy.source`): its absolute path.
+    fn name(&self) -> String {
+        let p = self.path();
+        std::fs::canonicalize(p)
+            .unwrap_or_else(|_| p.to_path_buf())
+            .display()
+            .to_string()
     }
 }
 
@@ -350,25 +375,30 @@ fn reload(
             return;
         }
     };
-    match Certificates::load(&model) {
-        Ok(c) => certs.replace(c),
+    let new_certs = match Certificates::load(&model) {
+        Ok(c) => c,
         Err(e) => {
             tracing::error!("{why}: {e}; still serving the previous config");
             eprintln!("archway: reload failed, still serving the previous config");
             return;
         }
-    }
+    };
     if model.settings.listen.is_some_and(|l| l != opts.listen) {
         tracing::warn!("a new listen address takes effect only after a restart");
     }
-    if let Err(errs) = gateway.set_base(model) {
-        tracing::error!(
-            "{why}: {}; still serving the previous config",
-            errs.join("; ")
-        );
-        eprintln!("archway: reload failed, still serving the previous config");
-        return;
+    // The file's APIs are applied to the store (all or nothing), then served.
+    match gateway.apply_file(&src.name(), model) {
+        Ok(out) => tracing::info!(applied = %out.body, "{why}: applied the config file"),
+        Err(errs) => {
+            tracing::error!(
+                "{why}: {}; still serving the previous config",
+                errs.join("; ")
+            );
+            eprintln!("archway: reload failed, still serving the previous config");
+            return;
+        }
     }
+    certs.replace(new_certs);
     tracing::info!("{why}: reloaded {}", path.display());
     eprintln!("archway: reloaded");
 }

@@ -53,7 +53,9 @@ pub fn router(control: Arc<ControlPlane>, credentials: Credentials) -> Router {
         )
         .route(
             "/restapis/{api}/deployments/{id}",
-            get(get_deployment).delete(delete_deployment),
+            get(get_deployment)
+                .delete(delete_deployment)
+                .patch(update_deployment),
         )
         .route("/restapis/{api}/stages", post(create_stage).get(get_stages))
         .route(
@@ -73,13 +75,17 @@ pub fn router(control: Arc<ControlPlane>, credentials: Credentials) -> Router {
         )
         .route(
             "/restapis/{api}/resources/{res}/methods/{method}",
-            put(put_method).get(get_method).delete(delete_method),
+            put(put_method)
+                .get(get_method)
+                .delete(delete_method)
+                .patch(update_method),
         )
         .route(
             "/restapis/{api}/resources/{res}/methods/{method}/integration",
             put(put_integration)
                 .get(get_integration)
-                .delete(delete_integration),
+                .delete(delete_integration)
+                .patch(update_integration),
         )
         .route(
             "/restapis/{api}/resources/{res}/methods/{method}/responses/{code}",
@@ -222,6 +228,15 @@ async fn read(
     }
 }
 
+/// Runs a list read on the blocking pool and answers one page of it (`query::paginate`).
+async fn read_list(
+    st: &AdminState,
+    params: Vec<(String, String)>,
+    f: impl FnOnce(&ControlPlane) -> Result<Value, ApiError> + Send + 'static,
+) -> Response {
+    read(st, move |cp| query::paginate(f(cp)?, &params)).await
+}
+
 /// Applies a write and answers `status` with the outcome (or nothing for deletes).
 async fn write(st: &AdminState, status: u16, change: Change) -> Response {
     match st.control.apply_async(change).await {
@@ -274,8 +289,8 @@ async fn create_or_import(State(st): State<AdminState>, Query(q): Params, b: Byt
     }
 }
 
-async fn get_rest_apis(State(st): State<AdminState>) -> Response {
-    read(&st, |cp| query::rest_apis(cp.store())).await
+async fn get_rest_apis(State(st): State<AdminState>, Query(q): Params) -> Response {
+    read_list(&st, q, |cp| query::rest_apis(cp.store())).await
 }
 
 async fn get_rest_api(State(st): State<AdminState>, Path(api): Path<String>) -> Response {
@@ -346,8 +361,12 @@ async fn create_deployment(
     }
 }
 
-async fn get_deployments(State(st): State<AdminState>, Path(api): Path<String>) -> Response {
-    read(&st, move |cp| query::deployments(cp.store(), &api)).await
+async fn get_deployments(
+    State(st): State<AdminState>,
+    Path(api): Path<String>,
+    Query(q): Params,
+) -> Response {
+    read_list(&st, q, move |cp| query::deployments(cp.store(), &api)).await
 }
 
 async fn get_deployment(
@@ -366,6 +385,24 @@ async fn delete_deployment(
         deployment_id: id,
     };
     write(&st, 202, change).await
+}
+
+async fn update_deployment(
+    State(st): State<AdminState>,
+    Path((api, id)): Path<(String, String)>,
+    b: Bytes,
+) -> Response {
+    match body::<PatchInput>(&b) {
+        Ok(p) => {
+            let change = Change::UpdateDeployment {
+                api_id: api,
+                deployment_id: id,
+                patch: p.patch_operations,
+            };
+            write(&st, 200, change).await
+        }
+        Err(e) => e.into_response(),
+    }
 }
 
 // ---- stages -----------------------------------------------------------------------------------
@@ -485,7 +522,7 @@ async fn get_resources(
     Query(q): Params,
 ) -> Response {
     let embed = embeds_methods(&q);
-    read(&st, move |cp| query::resources(cp.store(), &api, embed)).await
+    read_list(&st, q, move |cp| query::resources(cp.store(), &api, embed)).await
 }
 
 async fn get_resource(
@@ -560,6 +597,42 @@ async fn get_method(
         resources::get_method(&api, &doc, &res, &method)
     })
     .await
+}
+
+async fn update_method(
+    State(st): State<AdminState>,
+    Path((api, res, method)): Path<(String, String, String)>,
+    b: Bytes,
+) -> Response {
+    match body::<PatchInput>(&b) {
+        Ok(p) => {
+            let edit = Edit::UpdateMethod {
+                resource_id: res,
+                http_method: method,
+                patch: p.patch_operations,
+            };
+            write_edit(&st, 200, api, edit).await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn update_integration(
+    State(st): State<AdminState>,
+    Path((api, res, method)): Path<(String, String, String)>,
+    b: Bytes,
+) -> Response {
+    match body::<PatchInput>(&b) {
+        Ok(p) => {
+            let edit = Edit::UpdateIntegration {
+                resource_id: res,
+                http_method: method,
+                patch: p.patch_operations,
+            };
+            write_edit(&st, 200, api, edit).await
+        }
+        Err(e) => e.into_response(),
+    }
 }
 
 async fn delete_method(
@@ -713,8 +786,12 @@ async fn write_edit(st: &AdminState, status: u16, api_id: String, edit: Edit) ->
 
 // ---- gateway responses ------------------------------------------------------------------------
 
-async fn get_gateway_responses(State(st): State<AdminState>, Path(api): Path<String>) -> Response {
-    read(&st, move |cp| {
+async fn get_gateway_responses(
+    State(st): State<AdminState>,
+    Path(api): Path<String>,
+    Query(q): Params,
+) -> Response {
+    read_list(&st, q, move |cp| {
         let doc = query::working(cp.store(), &api)?;
         Ok(resources::gateway_responses(&doc))
     })

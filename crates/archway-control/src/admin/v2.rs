@@ -1,8 +1,8 @@
 //! `apigatewayv2` (HTTP APIs): `/v2/apis/...`, as in botocore's 2018-11-29 model.
 
-use super::{body, read, write, AdminState, Params};
+use super::{body, read, read_list, write, AdminState, Params};
 use crate::error::ApiError;
-use crate::v2::{self, CreateApi, RouteInput, StageInput, V2Change};
+use crate::v2::{self, CreateApi, RouteInput, StageInput, UpdateApi, V2Change};
 use crate::Change;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -16,12 +16,16 @@ pub fn routes() -> Router<AdminState> {
         .route("/v2/apis", get(get_apis).post(create_api).put(import_api))
         .route(
             "/v2/apis/{api}",
-            get(get_api).delete(delete_api).put(reimport_api),
+            get(get_api)
+                .delete(delete_api)
+                .put(reimport_api)
+                .patch(update_api),
         )
+        .route("/v2/apis/{api}/exports/{specification}", get(export_api))
         .route("/v2/apis/{api}/routes", get(get_routes).post(create_route))
         .route(
             "/v2/apis/{api}/routes/{id}",
-            get(get_route).delete(delete_route),
+            get(get_route).delete(delete_route).patch(update_route),
         )
         .route(
             "/v2/apis/{api}/integrations",
@@ -29,7 +33,9 @@ pub fn routes() -> Router<AdminState> {
         )
         .route(
             "/v2/apis/{api}/integrations/{id}",
-            get(get_integration).delete(delete_integration),
+            get(get_integration)
+                .delete(delete_integration)
+                .patch(update_integration),
         )
         .route("/v2/apis/{api}/stages", get(get_stages).post(create_stage))
         .route(
@@ -55,8 +61,8 @@ fn flag(q: &[(String, String)], name: &str) -> bool {
         .any(|(k, v)| k.eq_ignore_ascii_case(name) && v == "true")
 }
 
-async fn get_apis(State(st): State<AdminState>) -> Response {
-    read(&st, |cp| v2::apis(cp.store())).await
+async fn get_apis(State(st): State<AdminState>, Query(q): Params) -> Response {
+    read_list(&st, q, |cp| v2::apis(cp.store())).await
 }
 
 async fn get_api(State(st): State<AdminState>, Path(api): Path<String>) -> Response {
@@ -109,12 +115,67 @@ async fn reimport_api(
     }
 }
 
+async fn update_api(State(st): State<AdminState>, Path(api): Path<String>, b: Bytes) -> Response {
+    match body::<UpdateApi>(&b) {
+        Ok(input) => v2_write(&st, 200, V2Change::UpdateApi { api_id: api, input }).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `ExportApi`: the document itself is the answer (`outputType` JSON or YAML; JSON is YAML too).
+async fn export_api(
+    State(st): State<AdminState>,
+    Path((api, specification)): Path<(String, String)>,
+    Query(q): Params,
+) -> Response {
+    let param = |name: &str| {
+        q.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.to_string())
+    };
+    let content_type = match param("outputType").as_deref() {
+        Some("JSON") => "application/json",
+        Some("YAML") => "application/yaml",
+        _ => return ApiError::bad_request("outputType is required: JSON or YAML").into_response(),
+    };
+    let stage = param("stageName");
+    let extensions = param("includeExtensions").as_deref() != Some("false");
+    let cp = st.control.clone();
+    let r = tokio::task::spawn_blocking(move || {
+        v2::export(
+            cp.store(),
+            cp.cache(),
+            &api,
+            &specification,
+            stage.as_deref(),
+            extensions,
+        )
+    })
+    .await;
+    match r {
+        Ok(Ok(doc)) => {
+            let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+            let mut resp = text.into_response();
+            if let Ok(v) = axum::http::HeaderValue::from_str(content_type) {
+                resp.headers_mut().insert("content-type", v);
+            }
+            resp
+        }
+        Ok(Err(e)) => e.into_response(),
+        Err(_) => ApiError::internal().into_response(),
+    }
+}
+
 async fn delete_api(State(st): State<AdminState>, Path(api): Path<String>) -> Response {
     v2_write(&st, 204, V2Change::DeleteApi { api_id: api }).await
 }
 
-async fn get_routes(State(st): State<AdminState>, Path(api): Path<String>) -> Response {
-    read(&st, move |cp| v2::routes(cp.store(), &api)).await
+async fn get_routes(
+    State(st): State<AdminState>,
+    Path(api): Path<String>,
+    Query(q): Params,
+) -> Response {
+    read_list(&st, q, move |cp| v2::routes(cp.store(), &api)).await
 }
 
 async fn get_route(
@@ -131,6 +192,24 @@ async fn create_route(State(st): State<AdminState>, Path(api): Path<String>, b: 
     }
 }
 
+async fn update_route(
+    State(st): State<AdminState>,
+    Path((api, id)): Path<(String, String)>,
+    b: Bytes,
+) -> Response {
+    match body::<RouteInput>(&b) {
+        Ok(input) => {
+            let change = V2Change::UpdateRoute {
+                api_id: api,
+                route_id: id,
+                input,
+            };
+            v2_write(&st, 200, change).await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
 async fn delete_route(
     State(st): State<AdminState>,
     Path((api, id)): Path<(String, String)>,
@@ -142,8 +221,12 @@ async fn delete_route(
     v2_write(&st, 204, change).await
 }
 
-async fn get_integrations(State(st): State<AdminState>, Path(api): Path<String>) -> Response {
-    read(&st, move |cp| v2::integrations(cp.store(), &api)).await
+async fn get_integrations(
+    State(st): State<AdminState>,
+    Path(api): Path<String>,
+    Query(q): Params,
+) -> Response {
+    read_list(&st, q, move |cp| v2::integrations(cp.store(), &api)).await
 }
 
 async fn get_integration(
@@ -164,6 +247,24 @@ async fn create_integration(
     }
 }
 
+async fn update_integration(
+    State(st): State<AdminState>,
+    Path((api, id)): Path<(String, String)>,
+    b: Bytes,
+) -> Response {
+    match body::<Map<String, Value>>(&b) {
+        Ok(input) => {
+            let change = V2Change::UpdateIntegration {
+                api_id: api,
+                integration_id: id,
+                input,
+            };
+            v2_write(&st, 200, change).await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
 async fn delete_integration(
     State(st): State<AdminState>,
     Path((api, id)): Path<(String, String)>,
@@ -175,8 +276,12 @@ async fn delete_integration(
     v2_write(&st, 204, change).await
 }
 
-async fn get_stages(State(st): State<AdminState>, Path(api): Path<String>) -> Response {
-    read(&st, move |cp| v2::stages(cp.store(), &api)).await
+async fn get_stages(
+    State(st): State<AdminState>,
+    Path(api): Path<String>,
+    Query(q): Params,
+) -> Response {
+    read_list(&st, q, move |cp| v2::stages(cp.store(), &api)).await
 }
 
 async fn get_stage(
@@ -222,8 +327,12 @@ async fn delete_stage(
     v2_write(&st, 204, change).await
 }
 
-async fn get_deployments(State(st): State<AdminState>, Path(api): Path<String>) -> Response {
-    read(&st, move |cp| v2::deployments(cp.store(), &api)).await
+async fn get_deployments(
+    State(st): State<AdminState>,
+    Path(api): Path<String>,
+    Query(q): Params,
+) -> Response {
+    read_list(&st, q, move |cp| v2::deployments(cp.store(), &api)).await
 }
 
 async fn get_deployment(

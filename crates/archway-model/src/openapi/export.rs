@@ -170,7 +170,7 @@ impl<'a> Exporter<'a> {
             .def
             .models
             .iter()
-            .map(|(n, m)| (n.clone(), export_model(m, &is_model, prefix)))
+            .map(|(n, m)| (n.clone(), export_model(n, m, &is_model, prefix)))
             .collect();
         if self.oas3() {
             let mut components = Map::new();
@@ -244,7 +244,13 @@ impl<'a> Exporter<'a> {
                 }
                 g.insert(r.kind.name().into(), Value::Object(o));
             }
-            doc.insert(ext::GATEWAY_RESPONSES.into(), Value::Object(g));
+            // HTTP APIs have no gateway responses on AWS; the file may still customise
+            // Archway's, kept under Archway's own extension.
+            let key = match self.protocol {
+                Protocol::Rest => ext::GATEWAY_RESPONSES,
+                Protocol::Http => ext::ARCHWAY_GATEWAY_RESPONSES,
+            };
+            doc.insert(key.into(), Value::Object(g));
         }
         if let Some(c) = &def.cors {
             let mut o = Map::new();
@@ -288,6 +294,9 @@ impl<'a> Exporter<'a> {
         }
         if let Some(p) = &def.policy {
             doc.insert(ext::POLICY.into(), p.clone());
+        }
+        if let Some(m) = def.max_payload_bytes {
+            doc.insert(ext::ARCHWAY_MAX_PAYLOAD_BYTES.into(), m.into());
         }
     }
 
@@ -662,6 +671,9 @@ impl<'a> Exporter<'a> {
                 "tlsConfig".into(),
                 json!({ "insecureSkipVerification": true }),
             );
+        }
+        if i.upstream_protocol == UpstreamProtocol::Http2 {
+            o.insert(ext::ARCHWAY_UPSTREAM_PROTOCOL.into(), "HTTP2".into());
         }
         Value::Object(o)
     }

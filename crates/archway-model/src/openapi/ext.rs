@@ -27,6 +27,13 @@ pub(crate) const AUTH: &str = "x-amazon-apigateway-auth";
 pub(crate) const IMPORTEXPORT_VERSION: &str = "x-amazon-apigateway-importexport-version";
 pub(crate) const DOCUMENTATION: &str = "x-amazon-apigateway-documentation";
 pub(crate) const MINIMUM_COMPRESSION_SIZE: &str = "x-amazon-apigateway-minimum-compression-size";
+/// Archway's own settings that API Gateway has no extension for (`docs/openapi.md`): the API's
+/// payload limit (top level), an integration's `upstreamProtocol: HTTP2` and an HTTP API's
+/// gateway responses.
+pub(crate) const ARCHWAY_MAX_PAYLOAD_BYTES: &str = "x-archway-max-payload-bytes";
+pub(crate) const ARCHWAY_UPSTREAM_PROTOCOL: &str = "x-archway-upstream-protocol";
+/// An HTTP API's gateway responses (AWS's HTTP APIs have none; the declarative file's may).
+pub(crate) const ARCHWAY_GATEWAY_RESPONSES: &str = "x-archway-gateway-responses";
 
 /// Warns about `x-amazon-apigateway-*` keys of `m` that are not in `known` here.
 pub(crate) fn unknown_extensions(
@@ -231,8 +238,17 @@ pub(crate) fn integration(
                     } else {
                         Vec::new()
                     };
+                    // A `{name}` is filled from the route's path parameter of that name, or
+                    // by an `integration.request.path.NAME` mapping.
+                    let mapped = |p: &str| {
+                        m.get("requestParameters")
+                            .and_then(Value::as_object)
+                            .is_some_and(|r| {
+                                r.contains_key(&format!("integration.request.path.{p}"))
+                            })
+                    };
                     for p in route_params {
-                        if !route.path_params.iter().any(|n| n == p) {
+                        if !route.path_params.iter().any(|n| n == p) && !mapped(p) {
                             ctx.error(
                                 &uri_at,
                                 format!(
@@ -367,6 +383,20 @@ pub(crate) fn integration(
                 .unwrap_or(false);
         }
     }
+    let upstream_protocol = match ctx.str_field(m, pointer, ARCHWAY_UPSTREAM_PROTOCOL) {
+        None => UpstreamProtocol::Http1,
+        Some(p) => match p.to_ascii_uppercase().as_str() {
+            "HTTP1" => UpstreamProtocol::Http1,
+            "HTTP2" => UpstreamProtocol::Http2,
+            _ => {
+                ctx.error(
+                    &child(pointer, ARCHWAY_UPSTREAM_PROTOCOL),
+                    format!("expected HTTP1 or HTTP2, found `{p}`"),
+                );
+                UpstreamProtocol::Http1
+            }
+        },
+    };
     let cache_key_parameters = ctx.strings_field(m, pointer, "cacheKeyParameters");
     let errors_after = ctx.diags.iter().filter(|d| d.is_error()).count();
     let kind = kind?;
@@ -383,6 +413,7 @@ pub(crate) fn integration(
         passthrough_behavior,
         responses,
         insecure_skip_verification,
+        upstream_protocol,
         connection_type,
         connection_id: ctx
             .str_field(m, pointer, "connectionId")
@@ -397,7 +428,6 @@ pub(crate) fn integration(
         integration_subtype: ctx
             .str_field(m, pointer, "integrationSubtype")
             .map(str::to_string),
-        ..Integration::new(kind)
     })
 }
 

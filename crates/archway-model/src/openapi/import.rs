@@ -197,6 +197,12 @@ impl<'a, 'c> Importer<'a, 'c> {
                 def.gateway_responses = ext::gateway_responses(self.ctx, v, &p);
             }
         }
+        if let Some(v) = top.get(ext::ARCHWAY_GATEWAY_RESPONSES) {
+            if self.protocol == Protocol::Http {
+                let p = child("", ext::ARCHWAY_GATEWAY_RESPONSES);
+                def.gateway_responses = ext::gateway_responses(self.ctx, v, &p);
+            }
+        }
         if let Some(v) = top.get(ext::CORS) {
             let p = child("", ext::CORS);
             if self.protocol == Protocol::Rest {
@@ -234,6 +240,18 @@ impl<'a, 'c> Importer<'a, 'c> {
             def.binary_media_types = types;
         }
         def.endpoint_configuration = self.endpoint_configuration(top);
+        if top.contains_key(ext::ARCHWAY_MAX_PAYLOAD_BYTES) {
+            match self
+                .ctx
+                .uint_field(top, "", ext::ARCHWAY_MAX_PAYLOAD_BYTES, u64::MAX)
+            {
+                Some(0) => self.ctx.error(
+                    &child("", ext::ARCHWAY_MAX_PAYLOAD_BYTES),
+                    "must be greater than 0",
+                ),
+                m => def.max_payload_bytes = m,
+            }
+        }
         if let Some(v) = top.get(ext::POLICY) {
             let p = child("", ext::POLICY);
             if self.protocol == Protocol::Http {

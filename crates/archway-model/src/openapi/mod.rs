@@ -33,6 +33,64 @@ pub use import::import;
 use crate::model::{ApiDefinition, Protocol};
 use crate::source::{Diagnostic, Limits, Severity};
 
+/// The document an API's definition is kept as in the control plane's store ([`export`],
+/// OpenAPI 3.0), checked to import back to the same definition, and that definition.
+///
+/// "The same" is everything the data plane reads: routes (in any order), integrations,
+/// templates, models, gateway responses and the API-wide settings. Method responses that the
+/// integration responses imply are added on both sides first, as the exporter writes them. An
+/// `Err` names the first difference: a gap between the exporter and the importer, so whoever
+/// stores the definition refuses it rather than serve something else.
+pub fn export_faithful(
+    name: &str,
+    protocol: Protocol,
+    def: &ApiDefinition,
+) -> Result<(serde_json::Value, ApiDefinition), String> {
+    let doc = export(name, protocol, def, None, ExportFormat::Oas30);
+    let opts = ImportOptions {
+        protocol: Some(protocol),
+        ..ImportOptions::default()
+    };
+    let again = match import("definition", &doc.to_string(), &opts).into_result() {
+        Ok((api, _)) => api.definition,
+        Err(diags) => {
+            let errors: Vec<String> = diags
+                .iter()
+                .filter(|d| d.is_error())
+                .map(|d| d.to_string())
+                .collect();
+            return Err(format!(
+                "its OpenAPI export does not import again: {}",
+                errors.join("; ")
+            ));
+        }
+    };
+    let (a, b) = (comparable(def), comparable(&again));
+    if a != b {
+        let (x, y) = a
+            .lines()
+            .zip(b.lines())
+            .find(|(x, y)| x != y)
+            .unwrap_or(("(end)", "(end)"));
+        return Err(format!(
+            "its OpenAPI export reads back differently: `{}` became `{}`",
+            x.trim(),
+            y.trim()
+        ));
+    }
+    Ok((doc, again))
+}
+
+/// A definition as text in a form two definitions that serve alike share.
+fn comparable(def: &ApiDefinition) -> String {
+    let mut d = def.clone();
+    d.routes.sort_by_key(|r| r.key.to_string());
+    for r in &mut d.routes {
+        import::add_implied_method_responses(&mut r.method_responses, &r.integration);
+    }
+    format!("{d:#?}")
+}
+
 /// How an import reads a document.
 #[derive(Debug, Clone, Default)]
 pub struct ImportOptions {

@@ -142,6 +142,8 @@ pub(crate) struct Schemas<'v> {
     /// Name → rewritten schema and the named schemas it refers to directly; `None` when it
     /// could not be rewritten.
     cache: HashMap<String, Option<(Value, Vec<String>)>>,
+    /// The named schema being rewritten, if any.
+    current: Option<String>,
 }
 
 impl<'v> Schemas<'v> {
@@ -157,6 +159,7 @@ impl<'v> Schemas<'v> {
             base,
             oas31,
             cache: HashMap::new(),
+            current: None,
         }
     }
 
@@ -176,6 +179,20 @@ impl<'v> Schemas<'v> {
             return None;
         }
         Some(unescape_token(token))
+    }
+
+    /// `X` when `pointer` is `{base}/{the model being rewritten}/definitions/X` and resolves.
+    fn own_definition(&self, pointer: &str) -> Option<String> {
+        let current = self.current.as_deref()?;
+        let rest = pointer
+            .strip_prefix(self.base)?
+            .strip_prefix('/')?
+            .strip_prefix(escape_token(current).as_str())?
+            .strip_prefix("/definitions/")?;
+        if rest.is_empty() || rest.contains('/') || self.root.pointer(pointer).is_none() {
+            return None;
+        }
+        Some(unescape_token(rest))
     }
 
     fn schema(&self, name: &str) -> Option<&'v Value> {
@@ -201,7 +218,9 @@ impl<'v> Schemas<'v> {
         }
         let result = self.schema(name).map(|s| {
             let mut deps = IndexSet::new();
+            let outer = self.current.replace(name.to_string());
             let own = self.rewrite(ctx, s, &child(self.base, name), &mut deps, 0);
+            self.current = outer;
             (own, deps.into_iter().collect::<Vec<_>>())
         });
         self.cache.insert(name.to_string(), result.clone());
@@ -284,6 +303,16 @@ impl<'v> Schemas<'v> {
                 // Remote: reported by `check_remote_refs`.
                 return v.clone();
             };
+            if let Some(local) = self.own_definition(&target_pointer) {
+                // A definition of the model's own (as `export_model` writes it): it stays in the
+                // model's `definitions`, so the reference stays too.
+                let mut out = m.clone();
+                out.insert(
+                    "$ref".into(),
+                    Value::String(format!("#/definitions/{}", escape_token(&local))),
+                );
+                return Value::Object(out);
+            }
             if depth >= MAX_INLINE_DEPTH {
                 ctx.error(
                     &ref_at,
@@ -352,29 +381,52 @@ fn to_draft4(m: &mut Map<String, Value>) {
 
 /// A model as an exported schema: the copies under `definitions` that are models themselves
 /// are dropped (they are exported as their own schemas) and `#/definitions/NAME` becomes
-/// `prefix` + NAME.
-pub(crate) fn export_model(model: &Value, is_model: &dyn Fn(&str) -> bool, prefix: &str) -> Value {
+/// `prefix` + NAME. A reference to a definition of the model's own that is not a model
+/// (`#/definitions/Note` beside `Note` under `Order`'s `definitions`) becomes a pointer into the
+/// exported schema (`prefix` + `Order/definitions/Note`), which [`Schemas`] reads back as it was.
+pub(crate) fn export_model(
+    name: &str,
+    model: &Value,
+    is_model: &dyn Fn(&str) -> bool,
+    prefix: &str,
+) -> Value {
     let mut v = model.clone();
+    let mut local = Vec::new();
     if let Value::Object(obj) = &mut v {
         if let Some(Value::Object(defs)) = obj.get_mut("definitions") {
             defs.retain(|k, _| !is_model(k));
+            local = defs.keys().cloned().collect();
             if defs.is_empty() {
                 obj.remove("definitions");
             }
         }
     }
-    rename_refs(&mut v, is_model, prefix);
+    let rename = |target: &str| -> Option<String> {
+        if is_model(target) {
+            Some(format!("{prefix}{}", escape_token(target)))
+        } else if local.iter().any(|l| l == target) {
+            Some(format!(
+                "{prefix}{}/definitions/{}",
+                escape_token(name),
+                escape_token(target)
+            ))
+        } else {
+            None
+        }
+    };
+    rename_refs(&mut v, &rename);
     v
 }
 
-fn rename_refs(v: &mut Value, is_model: &dyn Fn(&str) -> bool, prefix: &str) {
+fn rename_refs(v: &mut Value, rename: &dyn Fn(&str) -> Option<String>) {
     match v {
         Value::Object(m) => {
             if let Some(Value::String(r)) = m.get_mut("$ref") {
                 if let Some(token) = r.strip_prefix("#/definitions/") {
-                    let name = unescape_token(token);
-                    if is_model(&name) {
-                        *r = format!("{prefix}{}", escape_token(&name));
+                    if !token.contains('/') {
+                        if let Some(new) = rename(&unescape_token(token)) {
+                            *r = new;
+                        }
                     }
                 }
             }
@@ -385,16 +437,16 @@ fn rename_refs(v: &mut Value, is_model: &dyn Fn(&str) -> bool, prefix: &str) {
                 match (SCHEMA_MAPS.contains(&k.as_str()), val) {
                     (true, Value::Object(schemas)) => {
                         for s in schemas.values_mut() {
-                            rename_refs(s, is_model, prefix);
+                            rename_refs(s, rename);
                         }
                     }
-                    (_, val) => rename_refs(val, is_model, prefix),
+                    (_, val) => rename_refs(val, rename),
                 }
             }
         }
         Value::Array(items) => {
             for item in items {
-                rename_refs(item, is_model, prefix);
+                rename_refs(item, rename);
             }
         }
         _ => {}
