@@ -146,7 +146,8 @@ fn validate_accepts_servable_documents_and_refuses_the_rest_naming_route_and_fea
         ("petstore-authorizer.swagger.json", false),
         ("openapi.cognito-auth.json", false),
         ("openapi.spec.global-auth.json", false),
-        ("swagger-mock-cors.json", false),
+        // AWS_PROXY: served by a local function (or through the Invoke API) named at serve time.
+        ("swagger-mock-cors.json", true),
         ("openapi-http-method-integration.json", false),
         ("petstore-swagger.json", false),
     ] {
