@@ -24,7 +24,7 @@
 //!  validate body ──── the route's model for the content type, JSON Schema draft 4
 //!    │                                                                   (phase::validate)
 //!    ▼
-//!  integrate ──────── HTTP_PROXY | HTTP | MOCK | AWS_PROXY (local Lambda functions),
+//!  integrate ──────── HTTP_PROXY | HTTP | MOCK | AWS_PROXY | AWS (Lambda functions),
 //!                     within timeoutInMillis                              (integrate)
 //!    ▼
 //!  map response ───── integration response by selectionPattern (HTTP, MOCK)
@@ -175,11 +175,24 @@ async fn run(
             ))
             .await
         }
-        // AWS-service integrations are refused when the snapshot is compiled; a body in the
-        // wrong form cannot happen. Both answer a configuration error.
-        (IntegrationType::Aws, _)
-        | (
-            IntegrationType::Http | IntegrationType::Mock | IntegrationType::AwsProxy,
+        (IntegrationType::Aws, payload::RequestBody::Buffered(b)) => {
+            let functions = gw.functions.load_full();
+            Box::pin(integrate::lambda::call_aws(
+                functions.as_deref(),
+                integration,
+                ctx,
+                &parts,
+                b,
+            ))
+            .await
+        }
+        // Only HTTP_PROXY streams its body (`integrate::body_need`): a body in the wrong form
+        // cannot happen, and would be a configuration error.
+        (
+            IntegrationType::Http
+            | IntegrationType::Mock
+            | IntegrationType::AwsProxy
+            | IntegrationType::Aws,
             payload::RequestBody::Stream(_),
         ) => Err(GatewayError::new(
             GatewayResponseType::ApiConfigurationError,

@@ -404,10 +404,7 @@ fn compile_integration(
     protocol: Protocol,
     functions: &[Function],
 ) -> Result<CompiledIntegration, String> {
-    if i.kind == IntegrationType::Aws {
-        return Err("integration type AWS is not supported yet".into());
-    }
-    let lambda = if i.kind == IntegrationType::AwsProxy {
+    let lambda = if matches!(i.kind, IntegrationType::AwsProxy | IntegrationType::Aws) {
         Some(compile_lambda(i, vars, protocol, functions)?)
     } else {
         None
@@ -448,7 +445,8 @@ fn compile_integration(
     })
 }
 
-/// `AWS_PROXY`: the function named by the URI (after stage variables), which must be a local one.
+/// `AWS_PROXY` and `AWS` (Lambda): the function named by the URI (after stage variables), local
+/// when one of that name is declared, else invoked through the Invoke API.
 fn compile_lambda(
     i: &Integration,
     vars: &IndexMap<String, String>,
@@ -458,7 +456,7 @@ fn compile_lambda(
     let uri = i
         .uri
         .as_ref()
-        .ok_or("an AWS_PROXY integration needs a `uri` naming a Lambda function")?;
+        .ok_or("a Lambda integration needs a `uri` naming a Lambda function")?;
     let mut rendered = String::new();
     for part in &uri.parts {
         match part {
@@ -474,8 +472,16 @@ fn compile_lambda(
             }
         }
     }
-    let name = archway_model::lambda_function_name(&rendered)
-        .ok_or_else(|| format!("`{}` does not name a Lambda function", uri.source))?;
+    let name = archway_model::lambda_function_name(&rendered).ok_or_else(|| {
+        if i.kind == IntegrationType::Aws {
+            format!(
+                "`{}`: only Lambda is supported as an AWS integration yet",
+                uri.source
+            )
+        } else {
+            format!("`{}` does not name a Lambda function", uri.source)
+        }
+    })?;
     let arn = match rendered.split_once(":lambda:path/2015-03-31/functions/") {
         Some((_, rest)) => rest.strip_suffix("/invocations").unwrap_or(rest),
         None => rendered.as_str(),

@@ -936,29 +936,22 @@ impl Validator<'_> {
         stages: &[(Spanned<String>, IndexMap<String, String>)],
     ) -> Option<Integration> {
         let kind = match &ic.kind {
-            Some(k) => match k.value.as_str() {
-                "HTTP_PROXY" => Some(IntegrationType::HttpProxy),
-                "HTTP" => Some(IntegrationType::Http),
-                "MOCK" => Some(IntegrationType::Mock),
-                "AWS_PROXY" => Some(IntegrationType::AwsProxy),
-                "AWS" => {
-                    self.error(
+            Some(k) => {
+                match k.value.as_str() {
+                    "HTTP_PROXY" => Some(IntegrationType::HttpProxy),
+                    "HTTP" => Some(IntegrationType::Http),
+                    "MOCK" => Some(IntegrationType::Mock),
+                    "AWS_PROXY" => Some(IntegrationType::AwsProxy),
+                    "AWS" => Some(IntegrationType::Aws),
+                    other => {
+                        self.error(
                         k,
-                        format!(
-                            "integration type `AWS` (AWS services and non-proxy Lambda) is not supported yet; route `{}` is refused rather than served wrongly",
-                            key.value
-                        ),
+                        format!("expected HTTP_PROXY, HTTP, MOCK, AWS_PROXY or AWS, found `{other}`"),
                     );
-                    None
+                        None
+                    }
                 }
-                other => {
-                    self.error(
-                        k,
-                        format!("expected HTTP_PROXY, HTTP, MOCK or AWS_PROXY, found `{other}`"),
-                    );
-                    None
-                }
-            },
+            }
             None => {
                 self.missing(ic, "type");
                 None
@@ -1039,7 +1032,10 @@ impl Validator<'_> {
             (
                 None,
                 Some(
-                    IntegrationType::HttpProxy | IntegrationType::Http | IntegrationType::AwsProxy,
+                    IntegrationType::HttpProxy
+                    | IntegrationType::Http
+                    | IntegrationType::AwsProxy
+                    | IntegrationType::Aws,
                 ),
             ) => {
                 self.missing(ic, "uri");
@@ -1398,6 +1394,14 @@ fn substitute_for_check(t: &UriTemplate, vars: &IndexMap<String, String>) -> Str
 /// The URI an integration of `kind` targets: a Lambda function for AWS_PROXY, else an
 /// absolute http(s) URI.
 fn check_target_uri(kind: Option<IntegrationType>, s: &str) -> Result<(), String> {
+    if kind == Some(IntegrationType::Aws) {
+        return match crate::model::lambda_function_name(s) {
+            Some(_) if s.contains(":lambda:path/") => Ok(()),
+            _ => Err(format!(
+                "`{s}`: only Lambda is supported as an AWS integration yet: expected `arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/arn:aws:lambda:REGION:ACCOUNT:function:NAME/invocations`"
+            )),
+        };
+    }
     if kind == Some(IntegrationType::AwsProxy) {
         return match crate::model::lambda_function_name(s) {
             Some(_) => Ok(()),

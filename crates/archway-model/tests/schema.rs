@@ -826,7 +826,10 @@ fn schema_and_loader_agree_on_values() {
         ("method request parameter query", true, vec![s(&format!("{route}/requestParameters/method.request.querystring.q"), json!(false))]),
         ("method request parameter not a boolean", false, vec![s(&format!("{route}/requestParameters/method.request.path.petId"), json!("yes"))]),
         ("integration without type", false, vec![rm(&format!("{int}/type"))]),
-        ("integration type AWS", false, vec![s(&format!("{int}/type"), json!("AWS"))]),
+        ("AWS naming a Lambda function", true, vec![
+            s(&format!("{int}/type"), json!("AWS")),
+            s(&format!("{int}/uri"), json!("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:hello/invocations")),
+        ]),
         ("AWS_PROXY naming a function", true, vec![
             s(&format!("{int}/type"), json!("AWS_PROXY")),
             s(&format!("{int}/uri"), json!("arn:aws:lambda:us-east-1:123456789012:function:hello")),
@@ -943,15 +946,15 @@ fn enum_values_load() {
         for value in values.into_iter().chain([json!("ZZ_BOGUS")]) {
             let mut doc = sink.clone();
             edit(&mut doc, &ptr, Some(value.clone()));
-            if value == "AWS_PROXY" {
-                // A Lambda proxy integration needs a function for its URI, and REST APIs send
+            if value == "AWS_PROXY" || value == "AWS" {
+                // A Lambda integration needs a function for its URI, and REST APIs send
                 // payload format 1.0.
                 let parent = ptr.rsplit_once('/').map_or("", |(p, _)| p);
                 edit(
                     &mut doc,
                     &format!("{parent}/uri"),
                     Some(json!(
-                        "arn:aws:lambda:us-east-1:123456789012:function:hello"
+                        "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:hello/invocations"
                     )),
                 );
                 edit(

@@ -758,3 +758,94 @@ lambda:
         .iter()
         .any(|l| l.contains("Invoke API request refused")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_non_proxy_lambda_maps_requests_and_responses_with_templates() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        r#"apis:
+  - name: api
+    protocol: REST
+    stages:
+      prod: {{}}
+    routes:
+      POST /mapped/{{id}}:
+        integration:
+          type: AWS
+          uri: "{plain}"
+          passthroughBehavior: NEVER
+          requestTemplates:
+            application/json: '{{"id": "$input.params(''id'')", "body": $input.json(''$'')}}'
+          responses:
+            default:
+              statusCode: "200"
+              responseTemplates:
+                application/json: '{{"wrapped": $input.json(''$'')}}'
+      POST /passthrough:
+        integration:
+          type: AWS
+          uri: "{plain}"
+          responses:
+            default: {{ statusCode: "200" }}
+      POST /strict:
+        integration:
+          type: AWS
+          uri: "{plain}"
+          passthroughBehavior: WHEN_NO_TEMPLATES
+          requestTemplates:
+            application/json: '{{"fixed": true}}'
+          responses:
+            default: {{ statusCode: "200" }}
+      GET /missing/{{id}}:
+        integration:
+          type: AWS
+          uri: "{not_found}"
+          requestTemplates:
+            application/json: '{{"id": "$input.params(''id'')"}}'
+          responses:
+            default: {{ statusCode: "200" }}
+            "NotFound.*": {{ statusCode: "404" }}
+functions:
+{f1}{f2}"#,
+        plain = lambda_uri("plain"),
+        not_found = lambda_uri("notfound"),
+        f1 = stdlib_function("plain", "plain", ""),
+        f2 = stdlib_function("notfound", "not_found", ""),
+    );
+    let p = start(dir.path(), &yaml);
+    let c = client();
+    let post = |path: &str, ct: &str, body: &'static str| {
+        Request::post(p.url(path))
+            .header("content-type", ct)
+            .body(Full::from(body))
+            .unwrap()
+    };
+    // The request template builds the payload; the response template wraps the answer.
+    let r = send(&c, post("/prod/mapped/7", "application/json", r#"{"a":1}"#)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.json(),
+        serde_json::json!({"wrapped": {"got": {"id": "7", "body": {"a": 1}}}})
+    );
+    // NEVER: a content type without a template is 415.
+    let r = send(&c, post("/prod/mapped/7", "text/plain", "hi")).await;
+    assert_eq!(r.status, 415, "{}", r.text());
+    assert_eq!(r.json()["message"], "Unsupported Media Type");
+    // WHEN_NO_MATCH (the default) without templates: the JSON body passes through.
+    let r = send(
+        &c,
+        post("/prod/passthrough", "application/json", r#"{"b":2}"#),
+    )
+    .await;
+    assert_eq!(r.json(), serde_json::json!({"got": {"b": 2}}));
+    // WHEN_NO_TEMPLATES with a template for another type: 415; for its type, the template.
+    let r = send(&c, post("/prod/strict", "application/xml", "<x/>")).await;
+    assert_eq!(r.status, 415);
+    let r = send(&c, post("/prod/strict", "application/json", "{}")).await;
+    assert_eq!(r.json(), serde_json::json!({"got": {"fixed": true}}));
+    // A function error selects the response whose pattern matches its errorMessage.
+    let r = get(&c, &p.url("/prod/missing/9")).await;
+    assert_eq!(r.status, 404, "{}", r.text());
+    assert_eq!(r.json()["errorMessage"], "NotFound: no pet 9");
+    assert_eq!(r.json()["errorType"], "LookupError");
+}

@@ -46,6 +46,115 @@ pub async fn call(
         PayloadFormat::V2 => event_v2(ctx, parts, &body, functions.account()),
     };
     let payload = Bytes::from(serde_json::to_vec(&event).unwrap_or_default());
+    // A function error is not a proxy response: 502.
+    let answer = invoke(functions, integration, ctx, parts, payload)
+        .await?
+        .map_err(|_| GatewayError::bad_gateway())?;
+    let parsed = match target.payload {
+        PayloadFormat::V1 => parse_v1(&answer),
+        PayloadFormat::V2 => parse_v2(&answer),
+    };
+    parsed.map_err(|why| {
+        tracing::warn!(request_id = ctx.request_id.as_str(), function = %target.function, "Malformed Lambda proxy response: {why}");
+        GatewayError::bad_gateway()
+    })
+}
+
+/// `AWS` (non-proxy) Lambda: the request template (or the body, as `passthroughBehavior`
+/// allows) is the function's payload. Its answer is the integration response body, mapped by
+/// the default integration response; a function error's document is mapped by the response
+/// whose `selectionPattern` matches its `errorMessage` (the default one if none does, as on
+/// AWS).
+pub async fn call_aws(
+    functions: Option<&Functions>,
+    integration: &CompiledIntegration,
+    ctx: &RequestContext,
+    parts: &http::request::Parts,
+    body: Bytes,
+) -> Result<Response<Body>, GatewayError> {
+    use super::mapping::{self, RequestMapping, Source};
+    let Some(functions) = functions else {
+        return Err(GatewayError::new(
+            GatewayResponseType::ApiConfigurationError,
+        ));
+    };
+    let content_type = mapping::content_type(&parts.headers);
+    let payload = match mapping::request_mapping(integration, &content_type)? {
+        RequestMapping::Template(_, t) => Bytes::from(t.render(&Source {
+            ctx,
+            headers: &parts.headers,
+            query: parts.uri.query(),
+            body: &body,
+        })),
+        // The body passes through as it is; an empty one is the JSON `{}`.
+        RequestMapping::Passthrough if body.is_empty() => Bytes::from_static(b"{}"),
+        RequestMapping::Passthrough => body,
+    };
+    let (answer, selector) = match invoke(functions, integration, ctx, parts, payload).await? {
+        Ok(answer) => (answer, String::new()),
+        Err(Some(error_doc)) => {
+            let message = serde_json::from_slice::<Value>(&error_doc)
+                .ok()
+                .and_then(|v| {
+                    v.get("errorMessage")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                })
+                .unwrap_or_default();
+            (error_doc, message)
+        }
+        Err(None) => return Err(GatewayError::bad_gateway()),
+    };
+    let chosen = select_for_lambda(integration, &selector)?;
+    Ok(mapping::method_response(
+        chosen,
+        ctx,
+        parts,
+        &HeaderMap::new(),
+        answer,
+    ))
+}
+
+/// The integration response for a Lambda result: on success (`selector` empty) the default
+/// one; on a function error the first whose pattern matches the `errorMessage`, else the
+/// default.
+fn select_for_lambda<'a>(
+    integration: &'a CompiledIntegration,
+    selector: &str,
+) -> Result<&'a crate::snapshot::CompiledIntegrationResponse, GatewayError> {
+    let by_pattern = (!selector.is_empty())
+        .then(|| {
+            integration
+                .responses
+                .iter()
+                .find(|r| r.pattern.as_ref().is_some_and(|p| p.is_match(selector)))
+        })
+        .flatten();
+    by_pattern
+        .or_else(|| integration.responses.iter().find(|r| r.pattern.is_none()))
+        .ok_or_else(|| {
+            GatewayError::with_message(
+                GatewayResponseType::ApiConfigurationError,
+                "Internal server error",
+            )
+        })
+}
+
+/// Invokes the integration's function, local or remote, within the integration's timeout.
+/// `Ok(Err(Some(doc)))`: the function's own error document; `Ok(Err(None))`: it crashed or
+/// could not start (both answered 502).
+async fn invoke(
+    functions: &Functions,
+    integration: &CompiledIntegration,
+    ctx: &RequestContext,
+    parts: &http::request::Parts,
+    payload: Bytes,
+) -> Result<Result<Bytes, Option<Bytes>>, GatewayError> {
+    let Some(target) = integration.lambda.as_ref() else {
+        return Err(GatewayError::new(
+            GatewayResponseType::ApiConfigurationError,
+        ));
+    };
     let started = std::time::Instant::now();
     let invoke = async {
         if target.remote {
@@ -65,33 +174,24 @@ pub async fn call(
     };
     let invoked = tokio::time::timeout(integration.timeout, invoke).await;
     ctx.integration_latency.set(Some(started.elapsed()));
-    let answer = match invoked {
-        Err(_) => return Err(GatewayError::new(GatewayResponseType::IntegrationTimeout)),
-        Ok(Ok(answer)) => answer,
+    match invoked {
+        Err(_) => Err(GatewayError::new(GatewayResponseType::IntegrationTimeout)),
+        Ok(Ok(answer)) => Ok(Ok(answer)),
         Ok(Err(e)) => {
             tracing::warn!(request_id = ctx.request_id.as_str(), function = %target.function, error = %e, "Lambda invocation failed");
-            return Err(match e {
+            match e {
+                InvokeError::Function(doc) => Ok(Err(Some(doc))),
+                InvokeError::Crashed | InvokeError::Init(_) => Ok(Err(None)),
                 InvokeError::Timeout(_) => {
-                    GatewayError::new(GatewayResponseType::IntegrationTimeout)
+                    Err(GatewayError::new(GatewayResponseType::IntegrationTimeout))
                 }
-                InvokeError::Throttled => GatewayError::new(GatewayResponseType::Throttled),
-                InvokeError::Unknown(_) | InvokeError::Stopped | InvokeError::Remote(_) => {
-                    GatewayError::new(GatewayResponseType::ApiConfigurationError)
-                }
-                InvokeError::Function(_) | InvokeError::Crashed | InvokeError::Init(_) => {
-                    GatewayError::bad_gateway()
-                }
-            });
+                InvokeError::Throttled => Err(GatewayError::new(GatewayResponseType::Throttled)),
+                InvokeError::Unknown(_) | InvokeError::Stopped | InvokeError::Remote(_) => Err(
+                    GatewayError::new(GatewayResponseType::ApiConfigurationError),
+                ),
+            }
         }
-    };
-    let parsed = match target.payload {
-        PayloadFormat::V1 => parse_v1(&answer),
-        PayloadFormat::V2 => parse_v2(&answer),
-    };
-    parsed.map_err(|why| {
-        tracing::warn!(request_id = ctx.request_id.as_str(), function = %target.function, "Malformed Lambda proxy response: {why}");
-        GatewayError::bad_gateway()
-    })
+    }
 }
 
 fn trace_header(parts: &http::request::Parts) -> Option<&str> {

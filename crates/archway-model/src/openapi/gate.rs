@@ -27,7 +27,7 @@ pub enum Feature {
     ResourcePolicy,
     /// An `AWS_PROXY` (Lambda proxy) integration.
     LambdaProxyIntegration,
-    /// An `AWS` (service or non-proxy Lambda) integration.
+    /// An `AWS` integration with an AWS service other than Lambda.
     AwsIntegration,
     /// A `VPC_LINK` connection.
     VpcLink,
@@ -74,7 +74,7 @@ impl Feature {
             Feature::ApiKeyRequired => "API keys",
             Feature::ResourcePolicy => "resource policies",
             Feature::LambdaProxyIntegration => "AWS_PROXY (Lambda proxy) integrations",
-            Feature::AwsIntegration => "AWS integrations",
+            Feature::AwsIntegration => "AWS service integrations",
             Feature::VpcLink => "VPC links",
             Feature::ContentHandling => "contentHandling conversions",
             Feature::MappingTemplate => "this mapping template construct",
@@ -224,9 +224,11 @@ pub fn check_served(def: &ApiDefinition) -> Vec<Unserved> {
                 Feature::LambdaProxyIntegration,
                 format!("an AWS_PROXY integration with `{uri}`"),
             ),
+            // Lambda (non-proxy) is served; other AWS services are not.
+            IntegrationType::Aws if crate::model::lambda_function_name(uri).is_some() => {}
             IntegrationType::Aws => route(
                 Feature::AwsIntegration,
-                format!("an AWS integration with `{uri}`"),
+                format!("an AWS service integration with `{uri}`"),
             ),
             IntegrationType::Http | IntegrationType::HttpProxy => {
                 if let Some(u) = &integ.uri {

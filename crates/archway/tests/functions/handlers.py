@@ -43,3 +43,11 @@ def slow(event, context):
 def binary(event, context):
     return {"statusCode": 200, "headers": {"content-type": "application/octet-stream"},
             "body": "AAEC/w==", "isBase64Encoded": True}
+
+
+def plain(event, context):
+    return {"got": event}
+
+
+def not_found(event, context):
+    raise LookupError("NotFound: no pet " + str(event.get("id")))
