@@ -179,6 +179,12 @@ async fn rest_api_payload_1_0_reaches_the_function_as_aws_sends_it() {
     assert_eq!(out["env"]["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"], "256");
     assert_eq!(out["env"]["GREETING"], "hi");
     assert!(out["arn"].as_str().unwrap().ends_with(":function:echo"));
+    let remaining = out["remaining_ms"].as_i64().unwrap();
+    assert!(
+        (1..=3000).contains(&remaining),
+        "Lambda-Runtime-Deadline-Ms is the 3 s default timeout ahead: {remaining}"
+    );
+    assert!(out["trace"].as_str().unwrap().starts_with("Root=1-"));
 
     // AWS's key sets, and a third party's types.
     let fx = fixture("powertools/apiGatewayProxyEvent.json");
@@ -321,6 +327,12 @@ functions:
         e["requestContext"]["requestId"].as_str(),
         r.header("apigw-requestid")
     );
+    // awslambdaric read the Runtime API's deadline and trace headers.
+    let out = r.json();
+    assert!((1..=3000).contains(&out["remaining_ms"].as_i64().unwrap()), "{out}");
+    if ric {
+        assert!(out["trace"].as_str().unwrap().starts_with("Root=1-"), "{out}");
+    }
     let fx = fixture("powertools/apiGatewayProxyV2Event.json");
     let ours = keys(&e);
     let theirs = keys(&fx);
@@ -848,4 +860,120 @@ functions:
     assert_eq!(r.status, 404, "{}", r.text());
     assert_eq!(r.json()["errorMessage"], "NotFound: no pet 9");
     assert_eq!(r.json()["errorType"], "LookupError");
+}
+
+/// The example handler built with AWS's `lambda_http` (`cargo test` builds examples).
+fn rust_handler() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/functions-HASH → target/<profile>/examples/lambda_rust_handler
+    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
+    profile_dir.join("examples/lambda_rust_handler")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rust_lambda_http_handler_routes_on_archways_events() {
+    let bin = rust_handler();
+    assert!(
+        bin.exists(),
+        "{} is missing: `cargo test` builds the example (or `cargo build -p archway --example lambda_rust_handler`)",
+        bin.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        r#"apis:
+  - name: rest
+    protocol: REST
+    stages:
+      prod: {{}}
+    routes:
+      POST /things/{{id}}:
+        integration: {{ type: AWS_PROXY, uri: "{uri}" }}
+  - name: web
+    protocol: HTTP
+    stages:
+      $default: {{}}
+    routes:
+      GET /things/{{id}}:
+        integration: {{ type: AWS_PROXY, uri: "arn:aws:lambda:us-east-1:123456789012:function:rusty" }}
+domainNames:
+  - domainName: rest.example
+    basePathMappings: [{{ basePath: "", api: rest, stage: prod }}]
+  - domainName: web.example
+    basePathMappings: [{{ basePath: "", api: web, stage: $default }}]
+functions:
+  - name: rusty
+    command: "{bin}"
+"#,
+        uri = lambda_uri("rusty"),
+        bin = bin.display(),
+    );
+    let p = start(dir.path(), &yaml);
+    let c = client();
+    let r = send(
+        &c,
+        Request::post(p.url("/things/5?name=ann"))
+            .header("host", "rest.example")
+            .body(Full::from("payload"))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("x-handler"), Some("rust"));
+    let j = r.json();
+    assert_eq!(j["kind"], "rest");
+    assert_eq!(j["stage"], "prod");
+    assert_eq!(j["method"], "POST");
+    assert_eq!(j["id"], "5");
+    assert_eq!(j["name"], "ann");
+    assert_eq!(j["body"], "payload");
+    let r = send(
+        &c,
+        Request::get(p.url("/things/6?name=bob"))
+            .header("host", "web.example")
+            .body(Full::default())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let j = r.json();
+    assert_eq!(j["kind"], "http");
+    assert_eq!(j["stage"], "$default");
+    assert_eq!(j["path"], "/things/6");
+    assert_eq!(j["id"], "6");
+    assert_eq!(j["name"], "bob");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_init_error_is_reported_and_answered_502_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        r#"apis:
+  - name: api
+    protocol: REST
+    stages:
+      prod: {{}}
+    routes:
+      GET /broken:
+        integration: {{ type: AWS_PROXY, uri: "{uri}" }}
+functions:
+{f}"#,
+        uri = lambda_uri("broken"),
+        f = stdlib_function("broken", "no_such_handler", "    timeout: 30\n"),
+    );
+    let p = start(dir.path(), &yaml);
+    let started = std::time::Instant::now();
+    let r = get(&client(), &p.url("/prod/broken")).await;
+    assert_eq!(r.status, 502, "{}", r.text());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "failed at init, not at the 30 s timeout"
+    );
+    p.wait_for("init failed", 1, Duration::from_secs(5));
+    assert!(
+        p.stderr()
+            .iter()
+            .any(|l| l.contains("init failed") && l.contains("no_such_handler")),
+        "{:?}",
+        p.stderr()
+    );
 }

@@ -5,6 +5,13 @@ import sys
 import time
 
 
+def remaining_ms(context):
+    """awslambdaric's context has get_remaining_time_in_millis(); runtime.py's the deadline."""
+    if hasattr(context, "get_remaining_time_in_millis"):
+        return context.get_remaining_time_in_millis()
+    return context.deadline_ms - int(time.time() * 1000)
+
+
 def echo(event, context):
     print("echo handling " + event.get("httpMethod", event.get("requestContext", {}).get("http", {}).get("method", "?")))
     return {
@@ -13,7 +20,9 @@ def echo(event, context):
         "multiValueHeaders": {"x-multi": ["a", "b"]},
         "body": json.dumps({"event": event, "env": {k: os.environ.get(k) for k in (
             "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_REGION",
-            "LAMBDA_TASK_ROOT", "GREETING")}, "arn": context.invoked_function_arn}),
+            "LAMBDA_TASK_ROOT", "GREETING")}, "arn": context.invoked_function_arn,
+            "remaining_ms": remaining_ms(context),
+            "trace": getattr(context, "trace_id", None) or os.environ.get("_X_AMZN_TRACE_ID")}),
         "isBase64Encoded": False,
     }
 

@@ -27,6 +27,7 @@ class Context:
         self.deadline_ms = int(headers["Lambda-Runtime-Deadline-Ms"])
         self.function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
         self.memory_limit_in_mb = os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]
+        self.trace_id = headers.get("Lambda-Runtime-Trace-Id")
 
 
 def main():
