@@ -247,6 +247,11 @@ async fn rest_api_payload_1_0_reaches_the_function_as_aws_sends_it() {
     .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["event"]["body"], Value::Null);
+    assert_eq!(
+        r.json()["pid"],
+        out["pid"],
+        "the warm worker is reused, not started again"
+    );
     let r = get(&c, &p.url("/prod/binary")).await;
     assert_eq!(r.body.as_ref(), &[0u8, 1, 2, 255]);
     assert_eq!(r.header("content-type"), Some("application/octet-stream"));

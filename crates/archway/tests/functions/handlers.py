@@ -21,7 +21,7 @@ def echo(event, context):
         "body": json.dumps({"event": event, "env": {k: os.environ.get(k) for k in (
             "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_REGION",
             "LAMBDA_TASK_ROOT", "GREETING")}, "arn": context.invoked_function_arn,
-            "remaining_ms": remaining_ms(context),
+            "remaining_ms": remaining_ms(context), "pid": os.getpid(),
             "trace": getattr(context, "trace_id", None) or os.environ.get("_X_AMZN_TRACE_ID")}),
         "isBase64Encoded": False,
     }
