@@ -6,7 +6,7 @@
 //! `X-Amz-Function-Error: Unhandled` and the error document, as Lambda does.
 
 use crate::{Functions, InvokeError};
-use archway_aws::sigv4::{self, CredentialLookup, PayloadHash, VerifyOptions, VerifyRequest};
+use archway_aws::sigv4::{self, CredentialLookup};
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
@@ -79,19 +79,7 @@ async fn handle(
         );
     };
     let body = body.to_bytes();
-    let verify = VerifyRequest {
-        method: parts.method.as_str(),
-        path: parts.uri.path(),
-        query: parts.uri.query(),
-        headers: &parts.headers,
-        authority: parts.uri.authority().map(|a| a.as_str()),
-        payload: PayloadHash::Bytes(&body),
-    };
-    let opts = VerifyOptions {
-        service: Some("lambda".into()),
-        ..VerifyOptions::default()
-    };
-    if let Err(e) = sigv4::verify(&verify, credentials, time::OffsetDateTime::now_utc(), &opts) {
+    if let Err(e) = sigv4::verify_parts(&parts, &body, credentials, "lambda") {
         tracing::info!(path = parts.uri.path(), error = %e, "Invoke API request refused");
         return error(e.status_code(), e.error_type(), &e.aws_message());
     }

@@ -304,6 +304,29 @@ pub fn with_upstream(yaml: &str, up: &Upstream) -> String {
     yaml.replace("{UPSTREAM}", &up.addr.to_string())
 }
 
+/// `archway serve` arguments for a test: every listener on a free loopback port, one worker,
+/// state in `data`, then `extra`.
+pub fn serve_args(data: &Path, extra: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = [
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--admin-listen",
+        "127.0.0.1:0",
+        "--lambda-listen",
+        "127.0.0.1:0",
+        "--workers",
+        "1",
+        "--data-dir",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    v.push(data.display().to_string());
+    v.extend(extra.iter().map(|s| s.to_string()));
+    v
+}
+
 /// A running `archway` process, its stderr collected line by line.
 pub struct Process {
     pub child: std::process::Child,

@@ -56,23 +56,13 @@ fn lambda_uri(name: &str) -> String {
 fn start(dir: &Path, yaml: &str) -> Process {
     let cfg = dir.join("archway.yaml");
     std::fs::write(&cfg, yaml).unwrap();
-    let data = dir.join("data");
-    let args = [
-        "serve",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--listen",
-        "127.0.0.1:0",
-        "--admin-listen",
-        "127.0.0.1:0",
-        "--lambda-listen",
-        "127.0.0.1:0",
-        "--workers",
-        "1",
-        "--data-dir",
-        data.to_str().unwrap(),
-    ];
-    Process::spawn(BIN, &args)
+    spawn(dir, &["--config", cfg.to_str().unwrap()], &[])
+}
+
+fn spawn(dir: &Path, extra: &[&str], env: &[(&str, Option<&str>)]) -> Process {
+    let args = serve_args(&dir.join("data"), extra);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    Process::spawn_with_env(BIN, &refs, env)
 }
 
 fn keys(v: &Value) -> BTreeSet<String> {
@@ -334,9 +324,15 @@ functions:
     );
     // awslambdaric read the Runtime API's deadline and trace headers.
     let out = r.json();
-    assert!((1..=3000).contains(&out["remaining_ms"].as_i64().unwrap()), "{out}");
+    assert!(
+        (1..=3000).contains(&out["remaining_ms"].as_i64().unwrap()),
+        "{out}"
+    );
     if ric {
-        assert!(out["trace"].as_str().unwrap().starts_with("Root=1-"), "{out}");
+        assert!(
+            out["trace"].as_str().unwrap().starts_with("Root=1-"),
+            "{out}"
+        );
     }
     let fx = fixture("powertools/apiGatewayProxyV2Event.json");
     let ours = keys(&e);
@@ -437,24 +433,10 @@ paths:
         python(),
         functions_dir().display()
     );
-    let data = dir.path().join("data");
-    let p = Process::spawn(
-        BIN,
-        &[
-            "serve",
-            "--openapi",
-            doc.to_str().unwrap(),
-            "--function",
-            &func,
-            "--lambda-listen",
-            "127.0.0.1:0",
-            "--listen",
-            "127.0.0.1:0",
-            "--admin-listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            data.to_str().unwrap(),
-        ],
+    let p = spawn(
+        dir.path(),
+        &["--openapi", doc.to_str().unwrap(), "--function", &func],
+        &[],
     );
     let r = get(&client(), &p.url("/prod/hello")).await;
     assert_eq!(r.status, 200, "{}", r.text());
@@ -469,17 +451,10 @@ paths:
             "AWS_SHARED_CREDENTIALS_FILE",
             dir.path().join("no-such-file"),
         )
-        .args([
-            "serve",
-            "--openapi",
-            doc.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-            "--admin-listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            data.to_str().unwrap(),
-        ])
+        .args(serve_args(
+            &dir.path().join("data"),
+            &["--openapi", doc.to_str().unwrap()],
+        ))
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -632,22 +607,9 @@ async fn remote_functions_are_invoked_through_a_signed_invoke_api() {
         format!("functions:\n{}", stdlib_function("echo", "echo", "")),
     )
     .unwrap();
-    let a_data = a_dir.path().join("data");
-    let a = Process::spawn_with_env(
-        BIN,
-        &[
-            "serve",
-            "--config",
-            a_cfg.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-            "--admin-listen",
-            "127.0.0.1:0",
-            "--lambda-listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            a_data.to_str().unwrap(),
-        ],
+    let a = spawn(
+        a_dir.path(),
+        &["--config", a_cfg.to_str().unwrap()],
         &[
             ("ARCHWAY_ADMIN_ACCESS_KEY_ID", Some(key.0)),
             ("ARCHWAY_ADMIN_SECRET_ACCESS_KEY", Some(key.1)),
@@ -740,20 +702,9 @@ lambda:
             ),
         )
         .unwrap();
-        let data = dir.path().join("data");
-        let p = Process::spawn_with_env(
-            BIN,
-            &[
-                "serve",
-                "--config",
-                cfg.to_str().unwrap(),
-                "--listen",
-                "127.0.0.1:0",
-                "--admin-listen",
-                "127.0.0.1:0",
-                "--data-dir",
-                data.to_str().unwrap(),
-            ],
+        let p = spawn(
+            dir.path(),
+            &["--config", cfg.to_str().unwrap()],
             &[
                 ("AWS_ACCESS_KEY_ID", Some(key.0)),
                 ("AWS_SECRET_ACCESS_KEY", Some(secret)),

@@ -14,20 +14,8 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn serve_args<'a>(dir: &'a Path, extra: &[&'a str]) -> Vec<String> {
-    let mut v = vec![
-        "serve".to_string(),
-        "--listen".into(),
-        "127.0.0.1:0".into(),
-        "--admin-listen".into(),
-        "127.0.0.1:0".into(),
-        "--workers".into(),
-        "1".into(),
-        "--data-dir".into(),
-        dir.join("data").display().to_string(),
-    ];
-    v.extend(extra.iter().map(|s| s.to_string()));
-    v
+fn serve_args(dir: &Path, extra: &[&str]) -> Vec<String> {
+    archway_testkit::serve_args(&dir.join("data"), extra)
 }
 
 fn spawn(args: &[String]) -> Process {

@@ -29,7 +29,9 @@ pub use error::SigV4Error;
 pub use sign::{
     presign, sign_request_headers, PresignedRequest, SessionTokenMode, SignedRequest, SigningParams,
 };
-pub use verify::{verify, AuthLocation, VerifiedIdentity, VerifyOptions, VerifyRequest};
+pub use verify::{
+    verify, verify_parts, AuthLocation, VerifiedIdentity, VerifyOptions, VerifyRequest,
+};
 
 /// The only algorithm supported: `AWS4-HMAC-SHA256` (SigV4a is not).
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";

@@ -117,6 +117,45 @@ pub struct VerifiedIdentity {
     pub has_session_token: bool,
 }
 
+/// Verifies a whole HTTP request as a service receives it: head and body, for `service` (any
+/// region), at the current time. A declared `x-amz-content-sha256` must be the body's hash (or
+/// `UNSIGNED-PAYLOAD`); without one the body is hashed. What the admin API and Lambda's Invoke
+/// API both do before anything else.
+pub fn verify_parts(
+    parts: &http::request::Parts,
+    body: &[u8],
+    credentials: &dyn CredentialLookup,
+    service: &str,
+) -> Result<VerifiedIdentity, SigV4Error> {
+    let declared = parts
+        .headers
+        .get("x-amz-content-sha256")
+        .and_then(|v| v.to_str().ok());
+    let payload = match declared {
+        Some(super::UNSIGNED_PAYLOAD) => PayloadHash::Unsigned,
+        Some(h) => {
+            if !h.eq_ignore_ascii_case(&super::sha256_hex(body)) {
+                return Err(SigV4Error::SignatureMismatch);
+            }
+            PayloadHash::Precomputed(h)
+        }
+        None => PayloadHash::Bytes(body),
+    };
+    let req = VerifyRequest {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query(),
+        headers: &parts.headers,
+        authority: parts.uri.authority().map(|a| a.as_str()),
+        payload,
+    };
+    let opts = VerifyOptions {
+        service: Some(service.to_string()),
+        ..VerifyOptions::default()
+    };
+    verify(&req, credentials, OffsetDateTime::now_utc(), &opts)
+}
+
 /// Verifies the SigV4 signature of `req` at time `now`.
 ///
 /// Never panics; every fault is a [`SigV4Error`] carrying AWS's error type and message.

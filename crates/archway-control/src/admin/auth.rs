@@ -3,7 +3,7 @@
 //! error type and message before any handler runs. Nothing here logs a header or a secret.
 
 use super::{error_response, AdminState};
-use archway_aws::sigv4::{self, PayloadHash, SigV4Error, VerifyOptions, VerifyRequest};
+use archway_aws::sigv4::{self, SigV4Error};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -27,34 +27,7 @@ pub async fn require_signature(State(st): State<AdminState>, req: Request, next:
             )
         }
     };
-    let declared = parts
-        .headers
-        .get("x-amz-content-sha256")
-        .and_then(|v| v.to_str().ok());
-    let payload = match declared {
-        Some(sigv4::UNSIGNED_PAYLOAD) => PayloadHash::Unsigned,
-        Some(h) => {
-            if !h.eq_ignore_ascii_case(&sigv4::sha256_hex(&bytes)) {
-                return sigv4_error(&SigV4Error::SignatureMismatch);
-            }
-            PayloadHash::Precomputed(h)
-        }
-        None => PayloadHash::Bytes(&bytes),
-    };
-    let verify = VerifyRequest {
-        method: parts.method.as_str(),
-        path: parts.uri.path(),
-        query: parts.uri.query(),
-        headers: &parts.headers,
-        authority: parts.uri.authority().map(|a| a.as_str()),
-        payload,
-    };
-    let opts = VerifyOptions {
-        service: Some(SERVICE.to_string()),
-        ..VerifyOptions::default()
-    };
-    let now = time::OffsetDateTime::now_utc();
-    if let Err(e) = sigv4::verify(&verify, st.credentials.as_ref(), now, &opts) {
+    if let Err(e) = sigv4::verify_parts(&parts, &bytes, st.credentials.as_ref(), SERVICE) {
         tracing::info!(
             method = %parts.method,
             path = parts.uri.path(),
