@@ -24,6 +24,7 @@ pub mod server;
 pub mod snapshot;
 pub mod tls;
 pub mod upstream;
+pub mod usage;
 
 pub use server::{Server, ServerOptions};
 pub use snapshot::Snapshot;
@@ -32,12 +33,15 @@ use access_log::AccessLog;
 use arc_swap::ArcSwap;
 use std::sync::Arc;
 use upstream::Upstream;
+use usage::UsageState;
 
-/// State shared by every worker: the current snapshot, the upstream pool, the access log.
+/// State shared by every worker: the current snapshot, the upstream pool, the access log,
+/// and the throttling and quota state that outlives snapshots.
 pub struct Gateway {
     snapshot: ArcSwap<Snapshot>,
     upstream: Upstream,
     access_log: AccessLog,
+    usage: UsageState,
 }
 
 impl Gateway {
@@ -46,11 +50,19 @@ impl Gateway {
         if let Err(e) = access_log.set_destination(snapshot.access_log.as_ref()) {
             tracing::error!(error = %e, "cannot open the access log");
         }
+        let usage = UsageState::default();
+        attach(&usage, &snapshot);
         Ok(Gateway {
             snapshot: ArcSwap::from_pointee(snapshot),
             upstream: Upstream::new()?,
             access_log,
+            usage,
         })
+    }
+
+    /// Token buckets and quota counters, by id.
+    pub fn usage(&self) -> &UsageState {
+        &self.usage
     }
 
     /// The snapshot in force now.
@@ -66,6 +78,12 @@ impl Gateway {
         {
             tracing::error!(error = %e, "cannot open the access log; keeping the old one");
         }
+        attach(&self.usage, &snapshot);
         self.snapshot.store(Arc::new(snapshot));
     }
+}
+
+fn attach(usage: &UsageState, snapshot: &Snapshot) {
+    let (buckets, counters) = snapshot.usage_slots();
+    usage.attach(buckets.into_iter(), counters.into_iter());
 }
