@@ -439,9 +439,9 @@ pub fn put_method(
             .ok_or_else(|| ApiError::bad_request("The API's definition is not an object"))?;
         let components = object_entry(top, "components");
         let schemes = object_entry(components, "securitySchemes");
-        schemes.entry(API_KEY_SCHEME).or_insert_with(
-            || json!({ "type": "apiKey", "name": "x-api-key", "in": "header" }),
-        );
+        schemes
+            .entry(API_KEY_SCHEME)
+            .or_insert_with(|| json!({ "type": "apiKey", "name": "x-api-key", "in": "header" }));
     }
     let mut params = Vec::new();
     for (expr, required) in &input.request_parameters {

@@ -129,7 +129,14 @@ async fn run(
         ))?;
     let integration = &route.integration;
 
-    usage::check(gw.usage(), &snapshot.settings, ctx, &stage, route, &parts.headers)?;
+    usage::check(
+        gw.usage(),
+        &snapshot.settings,
+        ctx,
+        &stage,
+        route,
+        &parts.headers,
+    )?;
 
     validate::parameters(ctx, &route.validation, &parts)?;
 

@@ -12,8 +12,8 @@ use archway_model::template::Template;
 use archway_model::{
     AccessLogDestination, ApiDefinition, ApiKeySource, GatewayResponse, GatewayResponseType,
     Integration, IntegrationResponse, IntegrationType, Model, ParamSource, ParamTarget,
-    PassthroughBehavior, Protocol, Quota, ResponseParamSource, RouteKey, Settings, Stage,
-    Throttle, UpstreamProtocol, UriPart,
+    PassthroughBehavior, Protocol, Quota, ResponseParamSource, RouteKey, Settings, Stage, Throttle,
+    UpstreamProtocol, UriPart,
 };
 use http::uri::{Authority, Scheme};
 use http::HeaderValue;
@@ -301,9 +301,7 @@ fn compile_keys(model: &Model) -> HashMap<(String, String), StageKeys> {
     for plan in &model.usage_plans {
         let plan_id: Arc<str> = plan.id.as_str().into();
         for s in &plan.api_stages {
-            let map = out
-                .entry((s.api_id.clone(), s.stage.clone()))
-                .or_default();
+            let map = out.entry((s.api_id.clone(), s.stage.clone())).or_default();
             for kid in &plan.key_ids {
                 let Some(key) = keys.get(kid.as_str()).filter(|k| k.enabled) else {
                     continue;
@@ -410,12 +408,14 @@ fn compile_deployment(
             RouteKey::Route { method, .. } => format!("{resource_path}/{method}"),
             RouteKey::Default => "$default/*".to_string(),
         };
-        let throttle = method_throttle(&stage.method_throttles, &resource_path, &method_key)
-            .map(|limits| RouteThrottle {
-                limits,
-                bucket: BucketSlot::new(format!(
-                    "m\u{1f}{api_id}\u{1f}{stage_name}\u{1f}{method_key}"
-                )),
+        let throttle =
+            method_throttle(&stage.method_throttles, &resource_path, &method_key).map(|limits| {
+                RouteThrottle {
+                    limits,
+                    bucket: BucketSlot::new(format!(
+                        "m\u{1f}{api_id}\u{1f}{stage_name}\u{1f}{method_key}"
+                    )),
+                }
             });
         let compiled = compile_integration(&r.integration, &param_names, variables)
             .and_then(|i| Ok((i, CompiledValidation::new(def, r)?)));
@@ -481,7 +481,11 @@ impl Snapshot {
             for stage in api.stages.values() {
                 let canary = stage.canary.as_ref().map(|c| &*c.stage);
                 for s in std::iter::once(&**stage).chain(canary) {
-                    buckets.extend(s.routes.iter().filter_map(|r| r.throttle.as_ref().map(|t| &t.bucket)));
+                    buckets.extend(
+                        s.routes
+                            .iter()
+                            .filter_map(|r| r.throttle.as_ref().map(|t| &t.bucket)),
+                    );
                 }
                 for k in stage.api_keys.values() {
                     buckets.push(&k.bucket);

@@ -47,7 +47,9 @@ impl Bucket {
             return false;
         }
         // At most MAX_THROTTLE (1e9) per second, so the interval is at least 1 ns.
-        let interval = (1e9 / limits.rate_limit).max(1.0).min(u64::MAX as f64 / 4.0) as u64;
+        let interval = (1e9 / limits.rate_limit)
+            .max(1.0)
+            .min(u64::MAX as f64 / 4.0) as u64;
         let tolerance = interval.saturating_mul(limits.burst_limit - 1);
         let mut tat = self.tat.load(Ordering::Relaxed);
         loop {
@@ -341,7 +343,10 @@ mod tests {
 
     fn at(y: i32, m: u8, d: u8, h: u8) -> i64 {
         let date = time::Date::from_calendar_date(y, time::Month::try_from(m).unwrap(), d).unwrap();
-        date.with_hms(h, 0, 0).unwrap().assume_utc().unix_timestamp()
+        date.with_hms(h, 0, 0)
+            .unwrap()
+            .assume_utc()
+            .unix_timestamp()
     }
 
     #[test]
@@ -432,7 +437,10 @@ mod tests {
         }
         assert!(!c.try_consume(Some(&q), last + 3599));
         assert!(c.try_consume(Some(&q), last + 3600)); // 2027-01-01
-        assert_eq!(c.read(Some(&q), last + 3600).period_start, at(2027, 1, 1, 0));
+        assert_eq!(
+            c.read(Some(&q), last + 3600).period_start,
+            at(2027, 1, 1, 0)
+        );
     }
 
     #[test]

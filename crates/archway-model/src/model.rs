@@ -715,8 +715,7 @@ pub const MAX_THROTTLE: f64 = 1_000_000_000.0;
 impl Throttle {
     /// Why these limits are not acceptable, if they are not.
     pub fn check(&self) -> Result<(), String> {
-        if !self.rate_limit.is_finite() || self.rate_limit < 0.0 || self.rate_limit > MAX_THROTTLE
-        {
+        if !self.rate_limit.is_finite() || self.rate_limit < 0.0 || self.rate_limit > MAX_THROTTLE {
             return Err(format!(
                 "rateLimit must be between 0 and {MAX_THROTTLE}, not {}",
                 self.rate_limit

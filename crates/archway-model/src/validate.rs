@@ -329,9 +329,21 @@ impl Validator<'_> {
     }
 
     /// A token bucket; either limit may be left out when `default` gives it.
-    fn throttle(&mut self, t: &Spanned<ThrottleConfig>, default: Option<Throttle>) -> Option<Throttle> {
-        let rate = t.rate_limit.as_ref().map(|r| r.value).or(default.map(|d| d.rate_limit));
-        let burst = t.burst_limit.as_ref().map(|b| b.value).or(default.map(|d| d.burst_limit));
+    fn throttle(
+        &mut self,
+        t: &Spanned<ThrottleConfig>,
+        default: Option<Throttle>,
+    ) -> Option<Throttle> {
+        let rate = t
+            .rate_limit
+            .as_ref()
+            .map(|r| r.value)
+            .or(default.map(|d| d.rate_limit));
+        let burst = t
+            .burst_limit
+            .as_ref()
+            .map(|b| b.value)
+            .or(default.map(|d| d.burst_limit));
         self.limits(t, rate, burst, "rateLimit", "burstLimit")
     }
 
@@ -421,17 +433,25 @@ impl Validator<'_> {
                 self.error(value, e);
                 continue;
             }
-            let id = k
-                .id
-                .as_ref()
-                .map_or_else(|| derive_id(&name.value), |i| i.value.clone());
+            let id =
+                k.id.as_ref()
+                    .map_or_else(|| derive_id(&name.value), |i| i.value.clone());
             if out.iter().any(|o| o.id == id || o.name == name.value) {
-                self.error(name, format!("a second API key is named `{}` or has id `{id}`", name.value));
+                self.error(
+                    name,
+                    format!(
+                        "a second API key is named `{}` or has id `{id}`",
+                        name.value
+                    ),
+                );
                 continue;
             }
             if out.iter().any(|o| o.value == value.value) {
                 // The value is a secret: name the key, never the value.
-                self.error(value, format!("API key `{}` has the value of another key", name.value));
+                self.error(
+                    value,
+                    format!("API key `{}` has the value of another key", name.value),
+                );
                 continue;
             }
             out.push(ApiKey {
@@ -458,12 +478,17 @@ impl Validator<'_> {
                 self.missing(p, "name");
                 continue;
             };
-            let id = p
-                .id
-                .as_ref()
-                .map_or_else(|| derive_id(&name.value), |i| i.value.clone());
+            let id =
+                p.id.as_ref()
+                    .map_or_else(|| derive_id(&name.value), |i| i.value.clone());
             if out.iter().any(|o| o.id == id || o.name == name.value) {
-                self.error(name, format!("a second usage plan is named `{}` or has id `{id}`", name.value));
+                self.error(
+                    name,
+                    format!(
+                        "a second usage plan is named `{}` or has id `{id}`",
+                        name.value
+                    ),
+                );
                 continue;
             }
             let mut api_stages = Vec::new();
@@ -477,12 +502,18 @@ impl Validator<'_> {
                     }
                     continue;
                 };
-                let Some(a) = apis.iter().find(|a| a.name == api.value || a.id == api.value) else {
+                let Some(a) = apis
+                    .iter()
+                    .find(|a| a.name == api.value || a.id == api.value)
+                else {
                     self.error(api, format!("no API is named `{}`", api.value));
                     continue;
                 };
                 if !a.stages.iter().any(|st| st.name == stage.value) {
-                    self.error(stage, format!("API `{}` has no stage `{}`", a.name, stage.value));
+                    self.error(
+                        stage,
+                        format!("API `{}` has no stage `{}`", a.name, stage.value),
+                    );
                     continue;
                 }
                 let mut throttle = IndexMap::new();
@@ -518,7 +549,10 @@ impl Validator<'_> {
                 let quota = Quota {
                     limit: limit.value,
                     period: kind,
-                    offset: q.offset.as_ref().map_or(0, |o| o.value.min(u32::MAX as u64) as u32),
+                    offset: q
+                        .offset
+                        .as_ref()
+                        .map_or(0, |o| o.value.min(u32::MAX as u64) as u32),
                 };
                 match quota.check() {
                     Ok(()) => Some(quota),
@@ -797,14 +831,17 @@ impl Validator<'_> {
         let name = name.or_else(|| imported.as_ref().map(|i| i.name.clone()));
         let id = id.or_else(|| name.as_deref().map(derive_id));
         let (name, protocol, id) = (name?, protocol?, id?);
-        let api_key_source = a.api_key_source.as_ref().and_then(|k| match k.value.as_str() {
-            "HEADER" => Some(ApiKeySource::Header),
-            "AUTHORIZER" => Some(ApiKeySource::Authorizer),
-            _ => {
-                self.error(k, "expected HEADER or AUTHORIZER");
-                None
-            }
-        });
+        let api_key_source = a
+            .api_key_source
+            .as_ref()
+            .and_then(|k| match k.value.as_str() {
+                "HEADER" => Some(ApiKeySource::Header),
+                "AUTHORIZER" => Some(ApiKeySource::Authorizer),
+                _ => {
+                    self.error(k, "expected HEADER or AUTHORIZER");
+                    None
+                }
+            });
         let mut definition = match imported {
             // The file's own routes, models, validators and gateway responses add to the
             // document's; its CORS and payload limit override the document's.

@@ -63,7 +63,10 @@ pub fn check(
 }
 
 /// The API key the request carries, if it may call this stage.
-fn api_key<'s>(stage: &'s CompiledStage, headers: &HeaderMap) -> Result<&'s KeyEntry, GatewayError> {
+fn api_key<'s>(
+    stage: &'s CompiledStage,
+    headers: &HeaderMap,
+) -> Result<&'s KeyEntry, GatewayError> {
     let forbidden = GatewayError::new(GatewayResponseType::InvalidApiKey);
     match stage.api_key_source {
         ApiKeySource::Header => {
