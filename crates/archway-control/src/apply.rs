@@ -88,6 +88,8 @@ pub enum Change {
     },
     /// A write to an HTTP API (`apigatewayv2`).
     V2(Box<crate::v2::V2Change>),
+    /// A write to API keys, usage plans, their keys, or usage.
+    Usage(Box<crate::usage::UsageChange>),
 }
 
 /// `PutRestApi`'s `mode`.
@@ -262,6 +264,7 @@ pub fn apply_with(
         Change::Edit { api_id, edit } => w.edit(&api_id, *edit),
         Change::V2(change) => crate::v2::apply(store, cache, *change)
             .map(|(revision, body)| Outcome { revision, body }),
+        Change::Usage(change) => crate::usage::apply(store, *change),
     }
 }
 

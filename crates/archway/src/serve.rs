@@ -110,6 +110,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let _ = rt.block_on(admin);
     eprintln!("archway: draining");
     server.shutdown();
+    // The usage counted since the last periodic flush (every request has finished).
+    control.flush_usage();
     eprintln!("archway: stopped");
     Ok(())
 }
