@@ -138,9 +138,7 @@ impl QuotaDoc {
             .period
             .as_deref()
             .and_then(QuotaPeriod::parse)
-            .ok_or_else(|| {
-                ApiError::bad_request("quota: period must be DAY, WEEK or MONTH")
-            })?;
+            .ok_or_else(|| ApiError::bad_request("quota: period must be DAY, WEEK or MONTH"))?;
         if self.offset < 0.0 || self.offset.fract() != 0.0 || self.offset > 1e6 {
             return Err(ApiError::bad_request(format!(
                 "quota: offset must be a whole number of at least 0, not {}",
@@ -407,11 +405,12 @@ fn generate_value() -> String {
 /// Applies a [`UsageChange`]: validate, then one store transaction, or nothing.
 pub fn apply(store: &dyn DocumentStore, change: UsageChange) -> Result<Outcome, ApiError> {
     match change {
-        UsageChange::CreateApiKey(input) => create_api_keys(store, vec![(input, Vec::new())])
-            .map(|(revision, mut keys)| Outcome {
+        UsageChange::CreateApiKey(input) => {
+            create_api_keys(store, vec![(input, Vec::new())]).map(|(revision, mut keys)| Outcome {
                 revision,
                 body: keys.pop().map_or(Value::Null, |k| k.to_aws(true)),
-            }),
+            })
+        }
         UsageChange::ImportApiKeys {
             csv,
             fail_on_warnings,
@@ -538,7 +537,13 @@ fn create_api_keys(
                 ))));
             }
             tx.put(KIND_APIKEY, "", &k.id, body, Expect::Absent)?;
-            tx.put(KIND_APIKEY_VALUE, "", index, &json!({ "id": k.id }), Expect::Absent)?;
+            tx.put(
+                KIND_APIKEY_VALUE,
+                "",
+                index,
+                &json!({ "id": k.id }),
+                Expect::Absent,
+            )?;
             for plan in plans {
                 tx_add_plan_key(tx, plan, &k.id)?;
             }
@@ -570,7 +575,16 @@ fn parse_csv(text: &str) -> Result<ImportedKeys, ApiError> {
     };
     let mut warnings = Vec::new();
     for c in &columns {
-        if !["name", "key", "description", "enabled", "usageplanids", "customerid"].contains(&c.as_str()) {
+        if ![
+            "name",
+            "key",
+            "description",
+            "enabled",
+            "usageplanids",
+            "customerid",
+        ]
+        .contains(&c.as_str())
+        {
             warnings.push(format!("Unknown column {c} ignored"));
         }
     }
@@ -642,7 +656,9 @@ fn csv_fields(line: &str) -> Result<Vec<String>, ApiError> {
         }
     }
     if quoted {
-        return Err(ApiError::bad_request("The CSV file has an unterminated quoted field"));
+        return Err(ApiError::bad_request(
+            "The CSV file has an unterminated quoted field",
+        ));
     }
     fields.push(cur);
     Ok(fields)
@@ -731,7 +747,9 @@ fn delete_api_key(store: &dyn DocumentStore, key_id: &str) -> Result<Outcome, Ap
 fn tx_check_stages(tx: &mut dyn archway_store::Tx, plan: &UsagePlanDoc) -> Result<(), TxAbort> {
     for s in &plan.api_stages {
         let exists = tx.get(KIND_RESTAPI, "", &s.api_id)?.is_some()
-            && tx.get(crate::docs::KIND_STAGE, &s.api_id, &s.stage)?.is_some();
+            && tx
+                .get(crate::docs::KIND_STAGE, &s.api_id, &s.stage)?
+                .is_some();
         if !exists {
             return Err(cancel(ApiError::bad_request(format!(
                 "Invalid API Stage {{api: {}, stage: {}}} specified for usageplan {}: no such API stage",
@@ -794,10 +812,14 @@ fn update_usage_plan(
             ("replace", "/name") => plan.name = op.value.clone().unwrap_or_default(),
             ("replace", "/description") => plan.description = op.value.clone(),
             ("replace", "/throttle/rateLimit") => {
-                plan.throttle.get_or_insert_with(Default::default).rate_limit = Some(number(op)?)
+                plan.throttle
+                    .get_or_insert_with(Default::default)
+                    .rate_limit = Some(number(op)?)
             }
             ("replace", "/throttle/burstLimit") => {
-                plan.throttle.get_or_insert_with(Default::default).burst_limit = Some(number(op)?)
+                plan.throttle
+                    .get_or_insert_with(Default::default)
+                    .burst_limit = Some(number(op)?)
             }
             ("remove", "/throttle") => plan.throttle = None,
             ("replace", "/quota/limit") => {
@@ -875,7 +897,8 @@ fn tx_add_plan_key(
     let Some(plan) = tx.get(KIND_USAGEPLAN, "", plan_id)? else {
         return Err(cancel(plan_not_found()));
     };
-    let plan: UsagePlanDoc = serde_json::from_value(plan.body).map_err(|_| cancel(ApiError::internal()))?;
+    let plan: UsagePlanDoc =
+        serde_json::from_value(plan.body).map_err(|_| cancel(ApiError::internal()))?;
     if tx.get(KIND_USAGEPLAN_KEY, plan_id, key_id)?.is_some() {
         return Err(cancel(ApiError::conflict("Usage Plan Key already exists")));
     }
@@ -943,7 +966,11 @@ fn plan_key_view(k: &ApiKeyDoc) -> Value {
 // ---- Reads ----------------------------------------------------------------------------------
 
 /// `GetApiKey`.
-pub fn api_key(store: &dyn DocumentStore, key_id: &str, include_value: bool) -> Result<Value, ApiError> {
+pub fn api_key(
+    store: &dyn DocumentStore,
+    key_id: &str,
+    include_value: bool,
+) -> Result<Value, ApiError> {
     Ok(read_key(store, key_id)?.0.to_aws(include_value))
 }
 
@@ -997,10 +1024,16 @@ pub fn usage_plan_keys(store: &dyn DocumentStore, plan_id: &str) -> Result<Value
 }
 
 /// `GetUsagePlanKey`.
-pub fn usage_plan_key(store: &dyn DocumentStore, plan_id: &str, key_id: &str) -> Result<Value, ApiError> {
+pub fn usage_plan_key(
+    store: &dyn DocumentStore,
+    plan_id: &str,
+    key_id: &str,
+) -> Result<Value, ApiError> {
     read_plan(store, plan_id)?;
     if store.get(KIND_USAGEPLAN_KEY, plan_id, key_id)?.is_none() {
-        return Err(ApiError::not_found("Invalid Usage Plan Key identifier specified"));
+        return Err(ApiError::not_found(
+            "Invalid Usage Plan Key identifier specified",
+        ));
     }
     Ok(plan_key_view(&read_key(store, key_id)?.0))
 }
@@ -1113,7 +1146,9 @@ pub fn quota_for_update(
 ) -> Result<Quota, ApiError> {
     let (plan, _) = read_plan(store, plan_id)?;
     if store.get(KIND_USAGEPLAN_KEY, plan_id, key_id)?.is_none() {
-        return Err(ApiError::not_found("Invalid Usage Plan Key identifier specified"));
+        return Err(ApiError::not_found(
+            "Invalid Usage Plan Key identifier specified",
+        ));
     }
     plan.quota
         .as_ref()
@@ -1168,7 +1203,9 @@ pub fn load_model(store: &dyn DocumentStore) -> Result<(Vec<ApiKey>, Vec<UsagePl
                     .collect();
                 plans.push(p.model(key_ids));
             }
-            Err(e) => tracing::error!(plan = %d.key, error = %e, "unreadable usage plan; not served"),
+            Err(e) => {
+                tracing::error!(plan = %d.key, error = %e, "unreadable usage plan; not served")
+            }
         }
     }
     Ok((keys, plans))
@@ -1180,7 +1217,9 @@ pub fn load_usage(store: &dyn DocumentStore) -> Result<Vec<(UsageKey, UsageRecor
     for d in store.list_kind(KIND_USAGE)? {
         match serde_json::from_value::<UsageDoc>(d.body) {
             Ok(u) => out.push(((d.scope, d.key), u.into())),
-            Err(e) => tracing::error!(plan = %d.scope, key = %d.key, error = %e, "unreadable usage; starting from 0"),
+            Err(e) => {
+                tracing::error!(plan = %d.scope, key = %d.key, error = %e, "unreadable usage; starting from 0")
+            }
         }
     }
     Ok(out)

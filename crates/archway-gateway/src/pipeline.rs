@@ -130,7 +130,7 @@ async fn run(
     let integration = &route.integration;
 
     usage::check(
-        gw.usage(),
+        &snapshot.account_bucket,
         &snapshot.settings,
         ctx,
         &stage,

@@ -32,6 +32,8 @@ pub struct Snapshot {
     pub domains: HashMap<String, CompiledDomain>,
     /// The API a request with an unknown host reaches when exactly one API is served.
     pub single_api: Option<Arc<CompiledApi>>,
+    /// The account-level bucket (limits in `settings.account_throttle`).
+    pub account_bucket: BucketSlot,
 }
 
 #[derive(Debug)]
@@ -287,8 +289,15 @@ impl Snapshot {
             apis_by_id,
             domains,
             single_api,
+            account_bucket: BucketSlot::new(bucket_id("account", model.settings.account_throttle)),
         })
     }
+}
+
+/// A bucket's id: what it throttles and its limits, so that new limits start a new, full
+/// bucket (a token bucket's state means nothing under another rate).
+fn bucket_id(scope: &str, t: Throttle) -> String {
+    format!("{scope}\u{1f}{}\u{1f}{}", t.rate_limit, t.burst_limit)
 }
 
 /// Every stage's API keys: for each usage plan's API stage, the plan's enabled keys. A key
@@ -309,15 +318,24 @@ fn compile_keys(model: &Model) -> HashMap<(String, String), StageKeys> {
                 if map.contains_key(key.value.as_str()) {
                     continue;
                 }
-                let bucket_id = format!("k\u{1f}{}\u{1f}{}", plan.id, key.id);
+                let key_scope = format!("k\u{1f}{}\u{1f}{}", plan.id, key.id);
                 let method_throttles = s
                     .throttle
                     .iter()
                     .map(|(m, t)| {
-                        let id = format!("{bucket_id}\u{1f}{}\u{1f}{}\u{1f}{m}", s.api_id, s.stage);
-                        (Arc::from(m.as_str()), *t, BucketSlot::new(id))
+                        let scope =
+                            format!("{key_scope}\u{1f}{}\u{1f}{}\u{1f}{m}", s.api_id, s.stage);
+                        (
+                            Arc::from(m.as_str()),
+                            *t,
+                            BucketSlot::new(bucket_id(&scope, *t)),
+                        )
                     })
                     .collect();
+                let plan_bucket = match plan.throttle {
+                    Some(t) => bucket_id(&key_scope, t),
+                    None => key_scope,
+                };
                 map.insert(
                     key.value.as_str().into(),
                     KeyEntry {
@@ -325,7 +343,7 @@ fn compile_keys(model: &Model) -> HashMap<(String, String), StageKeys> {
                         plan_id: plan_id.clone(),
                         throttle: plan.throttle,
                         quota: plan.quota,
-                        bucket: BucketSlot::new(bucket_id),
+                        bucket: BucketSlot::new(plan_bucket),
                         counter: CounterSlot::new((plan.id.clone(), key.id.clone())),
                         method_throttles,
                     },
@@ -412,8 +430,9 @@ fn compile_deployment(
             method_throttle(&stage.method_throttles, &resource_path, &method_key).map(|limits| {
                 RouteThrottle {
                     limits,
-                    bucket: BucketSlot::new(format!(
-                        "m\u{1f}{api_id}\u{1f}{stage_name}\u{1f}{method_key}"
+                    bucket: BucketSlot::new(bucket_id(
+                        &format!("m\u{1f}{api_id}\u{1f}{stage_name}\u{1f}{method_key}"),
+                        limits,
                     )),
                 }
             });
@@ -475,7 +494,7 @@ fn method_throttle(
 impl Snapshot {
     /// Every bucket and counter slot of the snapshot, for [`crate::usage::UsageState::attach`].
     pub fn usage_slots(&self) -> (Vec<&BucketSlot>, Vec<&CounterSlot>) {
-        let mut buckets = Vec::new();
+        let mut buckets = vec![&self.account_bucket];
         let mut counters = Vec::new();
         for api in self.apis_by_id.values() {
             for stage in api.stages.values() {

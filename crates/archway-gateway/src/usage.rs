@@ -210,8 +210,6 @@ pub type UsageKey = (String, String);
 /// Every bucket and counter, by id, outside any snapshot. One per gateway.
 #[derive(Debug, Default)]
 pub struct UsageState {
-    /// The account-level bucket, shared by every API.
-    pub account: Bucket,
     buckets: Mutex<HashMap<String, Arc<Bucket>>>,
     counters: Mutex<HashMap<UsageKey, Arc<QuotaCounter>>>,
 }

@@ -18,7 +18,9 @@ pub fn routes() -> Router<AdminState> {
         .route("/apikeys", get(get_api_keys).post(create_or_import))
         .route(
             "/apikeys/{key}",
-            get(get_api_key).patch(update_api_key).delete(delete_api_key),
+            get(get_api_key)
+                .patch(update_api_key)
+                .delete(delete_api_key),
         )
         .route("/usageplans", get(get_usage_plans).post(create_usage_plan))
         .route(
@@ -35,7 +37,10 @@ pub fn routes() -> Router<AdminState> {
             "/usageplans/{plan}/keys/{key}",
             get(get_usage_plan_key).delete(delete_usage_plan_key),
         )
-        .route("/usageplans/{plan}/keys/{key}/usage", axum::routing::patch(update_usage))
+        .route(
+            "/usageplans/{plan}/keys/{key}/usage",
+            axum::routing::patch(update_usage),
+        )
         .route("/usageplans/{plan}/usage", get(get_usage))
 }
 
@@ -78,7 +83,10 @@ async fn create_or_import(State(st): State<AdminState>, Query(q): Params, b: Byt
 async fn get_api_keys(State(st): State<AdminState>, Query(q): Params) -> Response {
     let include = flag(&q, "includeValues");
     let name = param(&q, "name").map(str::to_string);
-    read(&st, move |cp| usage::api_keys(cp.store(), include, name.as_deref())).await
+    read(&st, move |cp| {
+        usage::api_keys(cp.store(), include, name.as_deref())
+    })
+    .await
 }
 
 async fn get_api_key(
@@ -120,7 +128,10 @@ async fn create_usage_plan(State(st): State<AdminState>, b: Bytes) -> Response {
 
 async fn get_usage_plans(State(st): State<AdminState>, Query(q): Params) -> Response {
     let key = param(&q, "keyId").map(str::to_string);
-    read(&st, move |cp| usage::usage_plans(cp.store(), key.as_deref())).await
+    read(&st, move |cp| {
+        usage::usage_plans(cp.store(), key.as_deref())
+    })
+    .await
 }
 
 async fn get_usage_plan(State(st): State<AdminState>, Path(plan): Path<String>) -> Response {
@@ -145,7 +156,12 @@ async fn update_usage_plan(
 }
 
 async fn delete_usage_plan(State(st): State<AdminState>, Path(plan): Path<String>) -> Response {
-    write(&st, 202, change(UsageChange::DeleteUsagePlan { plan_id: plan })).await
+    write(
+        &st,
+        202,
+        change(UsageChange::DeleteUsagePlan { plan_id: plan }),
+    )
+    .await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -181,7 +197,10 @@ async fn get_usage_plan_key(
     State(st): State<AdminState>,
     Path((plan, key)): Path<(String, String)>,
 ) -> Response {
-    read(&st, move |cp| usage::usage_plan_key(cp.store(), &plan, &key)).await
+    read(&st, move |cp| {
+        usage::usage_plan_key(cp.store(), &plan, &key)
+    })
+    .await
 }
 
 async fn delete_usage_plan_key(

@@ -10,7 +10,7 @@
 use crate::context::RequestContext;
 use crate::error::GatewayError;
 use crate::snapshot::{CompiledRoute, CompiledStage, KeyEntry};
-use crate::usage::{monotonic_nanos, wall_seconds, Bucket, UsageState};
+use crate::usage::{monotonic_nanos, wall_seconds, Bucket, BucketSlot};
 use archway_model::{ApiKeySource, GatewayResponseType, Settings, Throttle};
 use http::HeaderMap;
 
@@ -18,7 +18,7 @@ static X_API_KEY: http::HeaderName = http::HeaderName::from_static("x-api-key");
 
 /// Admits the request, or says why not. Records the API key's id in `ctx`.
 pub fn check(
-    usage: &UsageState,
+    account: &BucketSlot,
     settings: &Settings,
     ctx: &mut RequestContext,
     stage: &CompiledStage,
@@ -33,7 +33,7 @@ pub fn check(
         None
     };
     let now = monotonic_nanos();
-    take(Some(&usage.account), settings.account_throttle, now)?;
+    take(account.get(), settings.account_throttle, now)?;
     if let Some(t) = &route.throttle {
         take(t.bucket.get(), t.limits, now)?;
     }
