@@ -462,12 +462,11 @@ pub fn apply(store: &dyn DocumentStore, change: UsageChange) -> Result<Outcome, 
             for ((plan, key), r) in &records {
                 bodies.push((plan, key, to_value(&UsageDoc::from(r))?));
             }
+            // Plans of the config file have usage too, so the plan is not looked up: a deleted
+            // plan's counters are forgotten by the data plane before they could come back here.
             let revision = store.transact(&mut |tx| {
                 for (plan, key, body) in &bodies {
-                    // A plan deleted meanwhile takes its usage with it.
-                    if tx.get(KIND_USAGEPLAN, "", plan)?.is_some() {
-                        tx.put(KIND_USAGE, plan, key, body, Expect::Any)?;
-                    }
+                    tx.put(KIND_USAGE, plan, key, body, Expect::Any)?;
                 }
                 Ok(())
             })?;

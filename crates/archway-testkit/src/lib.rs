@@ -300,9 +300,15 @@ pub struct Process {
 impl Process {
     /// Starts `bin` with `args` and waits until it says where it listens.
     pub fn spawn(bin: &str, args: &[&str]) -> Process {
+        Self::spawn_env(bin, args, &[])
+    }
+
+    /// [`Process::spawn`] with extra environment variables.
+    pub fn spawn_env(bin: &str, args: &[&str], env: &[(&str, &str)]) -> Process {
         use std::io::BufRead;
         let mut child = std::process::Command::new(bin)
             .args(args)
+            .envs(env.iter().copied())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .spawn()
