@@ -84,7 +84,11 @@ impl ApiKeyDoc {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct ThrottleDoc {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "whole_number"
+    )]
     pub burst_limit: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<f64>,
@@ -112,13 +116,29 @@ impl ThrottleDoc {
     }
 }
 
+/// AWS's `Integer` fields: written as integers when they are whole (they are once checked).
+fn whole_number<S: serde::Serializer, N: Copy + Into<Option<f64>>>(
+    n: &N,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match (*n).into() {
+        Some(v) if v.fract() == 0.0 && v.abs() < 9e15 => s.serialize_i64(v as i64),
+        Some(v) => s.serialize_f64(v),
+        None => s.serialize_none(),
+    }
+}
+
 /// AWS's `QuotaSettings`, as sent.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct QuotaDoc {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "whole_number"
+    )]
     pub limit: Option<f64>,
-    #[serde(default)]
+    #[serde(default, serialize_with = "whole_number")]
     pub offset: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub period: Option<String>,
