@@ -220,8 +220,14 @@ async fn usage_plans_are_enforced_reported_and_reset() {
     assert_eq!(r.status, 201, "{}", r.error_text());
     let plan = r.json();
     let plan_id = plan["id"].as_str().unwrap().to_string();
-    assert_eq!(plan["quota"], json!({"limit": 5, "offset": 0, "period": "DAY"}));
-    assert_eq!(plan["throttle"], json!({"burstLimit": 100, "rateLimit": 100.0}));
+    assert_eq!(
+        plan["quota"],
+        json!({"limit": 5, "offset": 0, "period": "DAY"})
+    );
+    assert_eq!(
+        plan["throttle"],
+        json!({"burstLimit": 100, "rateLimit": 100.0})
+    );
     assert_eq!(plan["apiStages"][0]["stage"], "prod");
 
     let value = "gold-customer-0123456789";
