@@ -106,43 +106,65 @@ done
 [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/prod/keyed") == 403 ]] ||
     die "the keyed route answers without a key"
 
-# run PATH DURATION → requests/s (fails on any non-2xx)
+# CPU time archway has used, in clock ticks (utime + stime).
+ticks() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
+HZ=$(getconf CLK_TCK)
+
+# run PATH DURATION → "requests/s  archway-CPU-µs-per-request" (fails on any non-2xx).
+# CPU per request is what other programs on a shared machine disturb least.
 run() {
-    local out
+    local out before after
+    before=$(ticks)
     out=$(BENCH_PATH=$1 taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"$2" -s "$TMP/rotate.lua" \
         "http://127.0.0.1:$PORT")
+    after=$(ticks)
     if grep -q "Non-2xx" <<<"$out"; then
         echo "$out" >&2
         die "non-2xx answers on $1"
     fi
-    awk '/Requests\/sec/ {print $2}' <<<"$out"
+    awk -v b="$before" -v a="$after" -v hz="$HZ" '
+        /requests in/ {n = $1}
+        /Requests\/sec/ {rps = $2}
+        END {printf "%s %.3f\n", rps, (a - b) / hz * 1e6 / n}' <<<"$out"
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 run /prod/open "$WARMUP" >/dev/null
 run /prod/keyed "$WARMUP" >/dev/null
-keyed=()
-open=()
+keyed=() open=() keyed_cpu=() open_cpu=()
+measure() { # ROUTE-NAME
+    local r
+    r=$(run "/prod/$1" "$DURATION")
+    if [[ $1 == keyed ]]; then
+        keyed+=("${r% *}") keyed_cpu+=("${r#* }")
+    else
+        open+=("${r% *}") open_cpu+=("${r#* }")
+    fi
+}
 for ((r = 1; r <= ROUNDS; r++)); do
     if ((r % 2)); then
-        open+=("$(run /prod/open "$DURATION")")
-        keyed+=("$(run /prod/keyed "$DURATION")")
+        measure open
+        measure keyed
     else
-        keyed+=("$(run /prod/keyed "$DURATION")")
-        open+=("$(run /prod/open "$DURATION")")
+        measure keyed
+        measure open
     fi
-    log "round $r: open ${open[-1]} req/s, keyed ${keyed[-1]} req/s"
+    log "round $r: open ${open[-1]} req/s (${open_cpu[-1]} µs CPU/request), keyed ${keyed[-1]} req/s (${keyed_cpu[-1]} µs CPU/request)"
 done
 mo=$(printf '%s\n' "${open[@]}" | median)
 mk=$(printf '%s\n' "${keyed[@]}" | median)
+co=$(printf '%s\n' "${open_cpu[@]}" | median)
+ck=$(printf '%s\n' "${keyed_cpu[@]}" | median)
 ratio=$(awk -v k="$mk" -v o="$mo" 'BEGIN {printf "%.3f", k / o}')
+cpu_ratio=$(awk -v k="$ck" -v o="$co" 'BEGIN {printf "%.3f", k / o}')
 mkdir -p "$(dirname "$RESULTS")"
 {
-    echo "| route | requests/s (median of $ROUNDS × $DURATION) | rounds |"
-    echo "|---|---|---|"
-    echo "| open (no key) | $mo | ${open[*]} |"
-    echo "| keyed ($KEYS keys, plan throttle + quota) | $mk | ${keyed[*]} |"
+    echo "| route | requests/s (median of $ROUNDS × $DURATION) | archway CPU µs/request (median) | rounds (req/s) |"
+    echo "|---|---|---|---|"
+    echo "| open (no key) | $mo | $co | ${open[*]} |"
+    echo "| keyed ($KEYS keys, plan throttle + quota) | $mk | $ck | ${keyed[*]} |"
     echo
-    echo "keyed/open = $ratio (cost $(awk -v r="$ratio" 'BEGIN {printf "%.1f", (1 - r) * 100}') %)"
+    echo "throughput keyed/open = $ratio (cost $(awk -v r="$ratio" 'BEGIN {printf "%.1f", (1 - r) * 100}') %)"
+    echo "CPU per request keyed/open = $cpu_ratio (cost $(awk -v r="$cpu_ratio" 'BEGIN {printf "%.1f", (r - 1) * 100}') %)"
 } | tee "$RESULTS"

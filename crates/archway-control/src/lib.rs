@@ -160,11 +160,20 @@ impl ControlPlane {
         let Ok(_guard) = self.flush_lock.lock() else {
             return;
         };
-        let records = self.gateway.usage().take_dirty();
-        if records.is_empty() {
+        let keys = self.gateway.usage().take_dirty();
+        if keys.is_empty() {
             return;
         }
-        let keys: Vec<_> = records.iter().map(|(k, _)| k.clone()).collect();
+        // One document per plan, written whole from memory (where everything stored was
+        // loaded at start).
+        let mut plans: Vec<&str> = keys.iter().map(|(p, _)| p.as_str()).collect();
+        plans.sort_unstable();
+        plans.dedup();
+        let now = docs::now();
+        let records = plans
+            .iter()
+            .map(|p| (p.to_string(), self.gateway.usage().plan_records(p, now)))
+            .collect();
         // Not through `apply()`'s rebuild kick: usage is not part of the served model.
         let change = Change::Usage(Box::new(usage::UsageChange::RecordUsage(records)));
         if let Err(e) = apply::apply_with(&*self.store, &self.cache, change) {

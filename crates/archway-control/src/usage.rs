@@ -7,7 +7,7 @@
 //! | `apikeyvalue` | `""` | SHA-256 of the value (hex) | `{id}`: makes values unique, written with `Expect::Absent` |
 //! | `usageplan` | `""` | plan id | [`UsagePlanDoc`] |
 //! | `usageplankey` | plan id | key id | `{id, type}` |
-//! | `usage` | plan id | key id | [`UsageDoc`]: the quota period's count and the count per day |
+//! | `usage` | `""` | plan id | `{keys: {key id: UsageDoc}}`: per key, the quota period's count and the count per day (one document per plan, so a flush is one row per plan) |
 //!
 //! Usage is counted in memory by the data plane (`archway_gateway::usage`) and written here by
 //! the control plane's flush (every second and at shutdown), never per request; see
@@ -376,8 +376,8 @@ pub enum UsageChange {
         plan_id: String,
         key_id: String,
     },
-    /// The data plane's counters, persisted.
-    RecordUsage(Vec<(UsageKey, UsageRecord)>),
+    /// The data plane's counters, persisted: plan id → every key's record.
+    RecordUsage(Vec<(String, Vec<(String, UsageRecord)>)>),
 }
 
 fn cancel(e: ApiError) -> TxAbort {
@@ -477,16 +477,20 @@ pub fn apply(store: &dyn DocumentStore, change: UsageChange) -> Result<Outcome, 
                 body: Value::Null,
             })
         }
-        UsageChange::RecordUsage(records) => {
-            let mut bodies = Vec::with_capacity(records.len());
-            for ((plan, key), r) in &records {
-                bodies.push((plan, key, to_value(&UsageDoc::from(r))?));
+        UsageChange::RecordUsage(plans) => {
+            let mut bodies = Vec::with_capacity(plans.len());
+            for (plan, records) in &plans {
+                let keys: BTreeMap<&str, UsageDoc> = records
+                    .iter()
+                    .map(|(k, r)| (k.as_str(), UsageDoc::from(r)))
+                    .collect();
+                bodies.push((plan, to_value(&json!({ "keys": keys }))?));
             }
             // Plans of the config file have usage too, so the plan is not looked up: a deleted
             // plan's counters are forgotten by the data plane before they could come back here.
             let revision = store.transact(&mut |tx| {
-                for (plan, key, body) in &bodies {
-                    tx.put(KIND_USAGE, plan, key, body, Expect::Any)?;
+                for (plan, body) in &bodies {
+                    tx.put(KIND_USAGE, "", plan, body, Expect::Any)?;
                 }
                 Ok(())
             })?;
@@ -896,9 +900,7 @@ fn delete_usage_plan(store: &dyn DocumentStore, plan_id: &str) -> Result<Outcome
         for k in tx.list(KIND_USAGEPLAN_KEY, plan_id)? {
             tx.delete(KIND_USAGEPLAN_KEY, plan_id, &k.key, Expect::Any)?;
         }
-        for u in tx.list(KIND_USAGE, plan_id)? {
-            tx.delete(KIND_USAGE, plan_id, &u.key, Expect::Any)?;
-        }
+        tx.delete(KIND_USAGE, "", plan_id, Expect::Any)?;
         Ok(())
     })?;
     Ok(Outcome {
@@ -1102,9 +1104,10 @@ pub fn usage(
         .map(|d| d.key)
         .collect();
     // Keys that left the plan keep their usage.
-    for d in store.list(KIND_USAGE, plan_id)? {
-        if !keys.contains(&d.key) {
-            keys.push(d.key);
+    let stored = stored_usage(store, plan_id)?;
+    for k in stored.keys() {
+        if !keys.contains(k) {
+            keys.push(k.clone());
         }
     }
     let mut values = serde_json::Map::new();
@@ -1115,10 +1118,7 @@ pub fn usage(
         let ukey = (plan_id.to_string(), k.clone());
         let record = match live.read(&ukey, quota.as_ref(), now) {
             Some(r) => r,
-            None => match store.get(KIND_USAGE, plan_id, &k)? {
-                Some(d) => parse::<UsageDoc>("usage", d.body)?.into(),
-                None => UsageRecord::default(),
-            },
+            None => stored.get(&k).cloned().map(Into::into).unwrap_or_default(),
         };
         let days = (first..=last)
             .map(|day| {
@@ -1230,14 +1230,36 @@ pub fn load_model(store: &dyn DocumentStore) -> Result<(Vec<ApiKey>, Vec<UsagePl
     Ok((keys, plans))
 }
 
+/// A plan's usage document: key id → usage.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct PlanUsageDoc {
+    #[serde(default)]
+    keys: BTreeMap<String, UsageDoc>,
+}
+
+/// The persisted usage of plan `plan_id`, by key.
+fn stored_usage(
+    store: &dyn DocumentStore,
+    plan_id: &str,
+) -> Result<BTreeMap<String, UsageDoc>, ApiError> {
+    Ok(match store.get(KIND_USAGE, "", plan_id)? {
+        Some(d) => parse::<PlanUsageDoc>("usage", d.body)?.keys,
+        None => BTreeMap::new(),
+    })
+}
+
 /// Every persisted usage record.
 pub fn load_usage(store: &dyn DocumentStore) -> Result<Vec<(UsageKey, UsageRecord)>, ApiError> {
     let mut out = Vec::new();
-    for d in store.list_kind(KIND_USAGE)? {
-        match serde_json::from_value::<UsageDoc>(d.body) {
-            Ok(u) => out.push(((d.scope, d.key), u.into())),
+    for d in store.list(KIND_USAGE, "")? {
+        match serde_json::from_value::<PlanUsageDoc>(d.body) {
+            Ok(u) => out.extend(
+                u.keys
+                    .into_iter()
+                    .map(|(k, r)| ((d.key.clone(), k), r.into())),
+            ),
             Err(e) => {
-                tracing::error!(plan = %d.scope, key = %d.key, error = %e, "unreadable usage; starting from 0")
+                tracing::error!(plan = %d.key, error = %e, "unreadable usage; starting from 0")
             }
         }
     }

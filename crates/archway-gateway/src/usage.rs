@@ -113,7 +113,38 @@ const KEEP_DAYS: i64 = 90;
 /// One key's usage in one plan: the count of the quota period in force and the count per day.
 #[derive(Debug, Default)]
 pub struct QuotaCounter {
-    state: Mutex<UsageRecord>,
+    state: Mutex<CounterState>,
+}
+
+#[derive(Debug, Default)]
+struct CounterState {
+    record: UsageRecord,
+    /// The period `record.period_start` opens, cached so that a request does no calendar
+    /// arithmetic: `(period, offset, end)` of the quota it was computed for.
+    period: Option<(QuotaPeriod, u32, i64)>,
+}
+
+impl CounterState {
+    /// Rolls the period over if `now` is past it (or the quota's period changed).
+    fn roll(&mut self, q: &Quota, now: i64) {
+        let fresh = matches!(self.period, Some((p, o, end))
+            if p == q.period && o == q.offset && now >= self.record.period_start && now < end);
+        if fresh {
+            return;
+        }
+        let start = period_start(q.period, q.offset, now);
+        // Months have 28 to 31 days: 32 days on is always inside the next period.
+        let end = period_start(q.period, q.offset, start + 32 * 86_400).min(match q.period {
+            QuotaPeriod::Day => start + 86_400,
+            QuotaPeriod::Week => start + 7 * 86_400,
+            QuotaPeriod::Month => i64::MAX,
+        });
+        if self.record.period_start != start {
+            self.record.period_start = start;
+            self.record.used = 0;
+        }
+        self.period = Some((q.period, q.offset, end));
+    }
 }
 
 /// A counter's state, as it is persisted: what `used` counts is the period starting at
@@ -135,22 +166,24 @@ impl QuotaCounter {
             return false;
         };
         if let Some(q) = quota {
-            let start = period_start(q.period, q.offset, now);
-            if st.period_start != start {
-                st.period_start = start;
-                st.used = 0;
-            }
-            if st.used >= q.limit {
+            st.roll(q, now);
+            if st.record.used >= q.limit {
                 return false;
             }
         }
-        st.used += 1;
+        st.record.used += 1;
         let day = day_of(now);
-        *st.days.entry(day).or_default() += 1;
-        if st.days.len() as i64 > KEEP_DAYS {
-            st.days.retain(|d, _| *d > day - KEEP_DAYS);
+        let days = &mut st.record.days;
+        match days.last_entry() {
+            Some(mut e) if *e.key() == day => *e.get_mut() += 1,
+            _ => {
+                *days.entry(day).or_default() += 1;
+                if days.len() as i64 > KEEP_DAYS {
+                    days.retain(|d, _| *d > day - KEEP_DAYS);
+                }
+            }
         }
-        st.dirty = true;
+        st.record.dirty = true;
         true
     }
 
@@ -159,7 +192,7 @@ impl QuotaCounter {
         let Ok(st) = self.state.lock() else {
             return UsageRecord::default();
         };
-        let mut r = st.clone();
+        let mut r = st.record.clone();
         if let Some(q) = quota {
             let start = period_start(q.period, q.offset, now);
             if r.period_start != start {
@@ -173,33 +206,32 @@ impl QuotaCounter {
     /// Sets what remains of the period in force (AWS's `UpdateUsage`).
     pub fn set_remaining(&self, quota: &Quota, remaining: u64, now: i64) {
         if let Ok(mut st) = self.state.lock() {
-            st.period_start = period_start(quota.period, quota.offset, now);
-            st.used = quota.limit.saturating_sub(remaining);
-            st.dirty = true;
+            st.roll(quota, now);
+            st.record.used = quota.limit.saturating_sub(remaining);
+            st.record.dirty = true;
         }
     }
 
     fn replace(&self, r: UsageRecord) {
         if let Ok(mut st) = self.state.lock() {
-            *st = r;
+            *st = CounterState {
+                record: r,
+                ..CounterState::default()
+            };
         }
     }
 
-    /// The state if it changed since the last call, marked clean.
-    fn take_dirty(&self) -> Option<UsageRecord> {
-        let mut st = self.state.lock().ok()?;
-        if !st.dirty {
-            return None;
+    /// Whether the state changed since the last call; marks it clean.
+    fn take_dirty(&self) -> bool {
+        match self.state.lock() {
+            Ok(mut st) => std::mem::take(&mut st.record.dirty),
+            Err(_) => false,
         }
-        st.dirty = false;
-        let mut r = st.clone();
-        r.dirty = true;
-        Some(r)
     }
 
     fn mark_dirty(&self) {
         if let Ok(mut st) = self.state.lock() {
-            st.dirty = true;
+            st.record.dirty = true;
         }
     }
 }
@@ -316,14 +348,30 @@ impl UsageState {
 
     /// The counters changed since the last call, marked clean. A caller that fails to
     /// persist them gives them back with [`UsageState::unpersisted`].
-    pub fn take_dirty(&self) -> Vec<(UsageKey, UsageRecord)> {
+    pub fn take_dirty(&self) -> Vec<UsageKey> {
         let counters: Vec<(UsageKey, Arc<QuotaCounter>)> = match self.counters.lock() {
             Ok(map) => map.iter().map(|(k, c)| (k.clone(), c.clone())).collect(),
             Err(_) => return Vec::new(),
         };
         counters
             .into_iter()
-            .filter_map(|(k, c)| c.take_dirty().map(|r| (k, r)))
+            .filter_map(|(k, c)| c.take_dirty().then_some(k))
+            .collect()
+    }
+
+    /// Every counter of plan `plan_id` (the whole plan is persisted as one document).
+    pub fn plan_records(&self, plan_id: &str, now: i64) -> Vec<(String, UsageRecord)> {
+        let counters: Vec<(String, Arc<QuotaCounter>)> = match self.counters.lock() {
+            Ok(map) => map
+                .iter()
+                .filter(|((p, _), _)| p == plan_id)
+                .map(|((_, k), c)| (k.clone(), c.clone()))
+                .collect(),
+            Err(_) => return Vec::new(),
+        };
+        counters
+            .into_iter()
+            .map(|(k, c)| (k, c.read(None, now)))
             .collect()
     }
 
