@@ -18,18 +18,32 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Instant, SystemTime};
 
-/// Nanoseconds on the process's monotonic clock (never 0).
-pub fn monotonic_nanos() -> u64 {
-    static START: OnceLock<Instant> = OnceLock::new();
-    let start = *START.get_or_init(Instant::now);
-    start.elapsed().as_nanos().min(u64::MAX as u128 / 2) as u64 + 1
+/// The monotonic clock's start, and the wall clock then (nanoseconds since the epoch).
+fn clock_base() -> &'static (Instant, i128) {
+    static BASE: OnceLock<(Instant, i128)> = OnceLock::new();
+    BASE.get_or_init(|| {
+        let wall = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i128);
+        (Instant::now(), wall)
+    })
 }
 
-/// Seconds since the epoch, by the wall clock (quota periods are calendar periods).
-pub fn wall_seconds() -> i64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+/// Nanoseconds on the process's monotonic clock (never 0).
+pub fn monotonic_nanos() -> u64 {
+    clock_base()
+        .0
+        .elapsed()
+        .as_nanos()
+        .min(u64::MAX as u128 / 2) as u64
+        + 1
+}
+
+/// Seconds since the epoch at [`monotonic_nanos`] `mono`: the wall clock read at start plus
+/// the monotonic time since, so that a request reads one clock, not two. (A wall clock stepped
+/// while the process runs moves quota periods by that step; NTP's slewing is negligible.)
+pub fn wall_seconds_at(mono: u64) -> i64 {
+    ((clock_base().1 + mono as i128) / 1_000_000_000) as i64
 }
 
 /// A token bucket (see the module's doc). The limits are given at each call, since they come
@@ -118,13 +132,28 @@ pub struct QuotaCounter {
 
 #[derive(Debug, Default)]
 struct CounterState {
+    /// `record.days` without `today_count`, which is folded in when the day changes or the
+    /// record is read, so that a request does not touch the map.
     record: UsageRecord,
+    today: i64,
+    today_count: u64,
     /// The period `record.period_start` opens, cached so that a request does no calendar
     /// arithmetic: `(period, offset, end)` of the quota it was computed for.
     period: Option<(QuotaPeriod, u32, i64)>,
 }
 
 impl CounterState {
+    fn fold_today(&mut self) {
+        if self.today_count == 0 {
+            return;
+        }
+        let day = self.today;
+        *self.record.days.entry(day).or_default() += std::mem::take(&mut self.today_count);
+        if self.record.days.len() as i64 > KEEP_DAYS {
+            self.record.days.retain(|d, _| *d > day - KEEP_DAYS);
+        }
+    }
+
     /// Rolls the period over if `now` is past it (or the quota's period changed).
     fn roll(&mut self, q: &Quota, now: i64) {
         let fresh = matches!(self.period, Some((p, o, end))
@@ -173,25 +202,21 @@ impl QuotaCounter {
         }
         st.record.used += 1;
         let day = day_of(now);
-        let days = &mut st.record.days;
-        match days.last_entry() {
-            Some(mut e) if *e.key() == day => *e.get_mut() += 1,
-            _ => {
-                *days.entry(day).or_default() += 1;
-                if days.len() as i64 > KEEP_DAYS {
-                    days.retain(|d, _| *d > day - KEEP_DAYS);
-                }
-            }
+        if day != st.today {
+            st.fold_today();
+            st.today = day;
         }
+        st.today_count += 1;
         st.record.dirty = true;
         true
     }
 
     /// The state now, with the period rolled over if `quota`'s has ended.
     pub fn read(&self, quota: Option<&Quota>, now: i64) -> UsageRecord {
-        let Ok(st) = self.state.lock() else {
+        let Ok(mut st) = self.state.lock() else {
             return UsageRecord::default();
         };
+        st.fold_today();
         let mut r = st.record.clone();
         if let Some(q) = quota {
             let start = period_start(q.period, q.offset, now);

@@ -10,7 +10,7 @@
 use crate::context::RequestContext;
 use crate::error::GatewayError;
 use crate::snapshot::{CompiledRoute, CompiledStage, KeyEntry};
-use crate::usage::{monotonic_nanos, wall_seconds, Bucket, BucketSlot};
+use crate::usage::{monotonic_nanos, wall_seconds_at, Bucket, BucketSlot};
 use archway_model::{ApiKeySource, GatewayResponseType, Settings, Throttle};
 use http::HeaderMap;
 
@@ -56,7 +56,7 @@ pub fn check(
         .counter
         .get()
         .ok_or(GatewayError::new(GatewayResponseType::QuotaExceeded))?;
-    if !counter.try_consume(key.quota.as_ref(), wall_seconds()) {
+    if !counter.try_consume(key.quota.as_ref(), wall_seconds_at(now)) {
         return Err(GatewayError::new(GatewayResponseType::QuotaExceeded));
     }
     Ok(())
