@@ -7,7 +7,7 @@
 //! | `apikeyvalue` | `""` | SHA-256 of the value (hex) | `{id}`: makes values unique, written with `Expect::Absent` |
 //! | `usageplan` | `""` | plan id | [`UsagePlanDoc`] |
 //! | `usageplankey` | plan id | key id | `{id, type}` |
-//! | `usage` | `""` | plan id | `{keys: {key id: UsageDoc}}`: per key, the quota period's count and the count per day (one document per plan, so a flush is one row per plan) |
+//! | `usage` | `""` | plan id | `{keys: {key id: [periodStart, used, [[day, count], ...]]}}` ([`UsageDoc`]): per key, the quota period's count and the count per day (one document per plan, so a flush is one row per plan) |
 //!
 //! Usage is counted in memory by the data plane (`archway_gateway::usage`) and written here by
 //! the control plane's flush (every second and at shutdown), never per request; see
@@ -279,15 +279,36 @@ impl UsagePlanDoc {
     }
 }
 
-/// A key's usage in a plan, as persisted (see [`UsageRecord`]).
+/// A key's usage in a plan, as persisted (see [`UsageRecord`]): written as the array
+/// `[periodStart, used, [[day, count], ...]]`, compact because a flush may write thousands.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
-#[serde(rename_all = "camelCase")]
+#[serde(from = "UsageRow", into = "UsageRow")]
 pub struct UsageDoc {
     pub period_start: i64,
     pub used: u64,
     /// Day number (days since the epoch) → requests that day.
     #[serde(default)]
     pub days: BTreeMap<i64, u64>,
+}
+
+/// [`UsageDoc`]'s stored form.
+#[derive(Serialize, Deserialize)]
+struct UsageRow(i64, u64, Vec<(i64, u64)>);
+
+impl From<UsageRow> for UsageDoc {
+    fn from(r: UsageRow) -> Self {
+        UsageDoc {
+            period_start: r.0,
+            used: r.1,
+            days: r.2.into_iter().collect(),
+        }
+    }
+}
+
+impl From<UsageDoc> for UsageRow {
+    fn from(d: UsageDoc) -> Self {
+        UsageRow(d.period_start, d.used, d.days.into_iter().collect())
+    }
 }
 
 impl From<&UsageRecord> for UsageDoc {
