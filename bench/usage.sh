@@ -12,7 +12,8 @@
 # requests/s per round, the medians and keyed/open; writes bench/results/usage-latest.md.
 #
 # Environment: DURATION (10s), WARMUP (2s), ROUNDS (3), CONNECTIONS (32), KEYS (10000),
-# PROXY_CPU (0), LOAD_CPU (1), ARCHWAY_BIN (skip the build), RESULTS.
+# FLUSH_MILLIS (server.usageFlushIntervalMillis, 1000), PROXY_CPU (0), LOAD_CPU (1),
+# ARCHWAY_BIN (skip the build), RESULTS.
 set -euo pipefail
 
 DURATION=${DURATION:-10s}
@@ -55,6 +56,7 @@ while (echo >"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; do PORT=$((PORT + 1)); don
     cat <<YAML
 server:
   throttle: { rateLimit: 1000000000, burstLimit: 1000000000 }
+  usageFlushIntervalMillis: ${FLUSH_MILLIS:-1000}
 apis:
   - name: bench
     protocol: REST

@@ -55,8 +55,8 @@ use std::time::Duration;
 /// durable either way).
 const SERVE_WAIT: Duration = Duration::from_secs(5);
 
-/// How often the data plane's usage counters are written to the store (what `kill -9` may
-/// lose; see `docs/usage-plans.md`).
+/// How often the data plane's usage counters are written to the store by default (what
+/// `kill -9` may lose; `server.usageFlushIntervalMillis`; see `docs/usage-plans.md`).
 pub const USAGE_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The running control plane: the store, the data plane it feeds, and the rebuild thread.
@@ -99,12 +99,23 @@ impl ControlPlane {
         });
         cp.rebuild().map_err(|e| e.join("\n"))?;
         let weak = Arc::downgrade(&cp);
+        let first = cp
+            .base
+            .lock()
+            .map_or(USAGE_FLUSH_INTERVAL, |b| b.settings.usage_flush_interval);
         std::thread::Builder::new()
             .name("archway-usage-flush".into())
-            .spawn(move || loop {
-                std::thread::sleep(USAGE_FLUSH_INTERVAL);
-                let Some(cp) = weak.upgrade() else { return };
-                cp.flush_usage();
+            .spawn(move || {
+                let mut interval = first;
+                loop {
+                    std::thread::sleep(interval);
+                    let Some(cp) = weak.upgrade() else { return };
+                    cp.flush_usage();
+                    // The file's setting, as of its last (re)load.
+                    if let Ok(base) = cp.base.lock() {
+                        interval = base.settings.usage_flush_interval;
+                    }
+                }
             })
             .map_err(|e| format!("cannot start the usage flush thread: {e}"))?;
         let weak = Arc::downgrade(&cp);

@@ -52,6 +52,9 @@ pub struct ServerConfig {
     pub max_payload_bytes: Option<Spanned<u64>>,
     /// The account-level throttle shared by every API. Default 10 000 requests/s, burst 5 000.
     pub throttle: Option<Spanned<ThrottleConfig>>,
+    /// How often usage plan counters are written to the data directory; a crash loses at most
+    /// this long of counts. Default 1 000.
+    pub usage_flush_interval_millis: Option<Spanned<u64>>,
 }
 
 /// A token bucket (AWS's `ThrottleSettings`).

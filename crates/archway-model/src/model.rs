@@ -51,6 +51,8 @@ pub struct Settings {
     pub max_payload_bytes: u64,
     /// The account-level throttle, shared by every API (AWS: 10,000 requests/s, burst 5,000).
     pub account_throttle: Throttle,
+    /// How often usage counters are written to the data directory (what a crash may lose).
+    pub usage_flush_interval: Duration,
 }
 
 impl Default for Settings {
@@ -66,6 +68,7 @@ impl Default for Settings {
             max_header_bytes: DEFAULT_MAX_LINE as usize,
             max_payload_bytes: DEFAULT_MAX_PAYLOAD,
             account_throttle: ACCOUNT_THROTTLE,
+            usage_flush_interval: Duration::from_secs(1),
         }
     }
 }

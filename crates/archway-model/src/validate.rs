@@ -320,6 +320,11 @@ impl Validator<'_> {
             max_header_bytes: self.positive(&s.max_header_bytes, d.max_header_bytes as u64)
                 as usize,
             max_payload_bytes: self.positive(&s.max_payload_bytes, d.max_payload_bytes),
+            usage_flush_interval: self.millis(
+                &s.usage_flush_interval_millis,
+                d.usage_flush_interval,
+                100,
+            ),
             account_throttle: s
                 .throttle
                 .as_ref()
