@@ -112,8 +112,9 @@ impl ControlPlane {
                     let Some(cp) = weak.upgrade() else { return };
                     cp.flush_usage();
                     // The file's setting, as of its last (re)load.
-                    if let Ok(base) = cp.base.lock() {
-                        interval = base.settings.usage_flush_interval;
+                    let next = cp.base.lock().map(|b| b.settings.usage_flush_interval);
+                    if let Ok(next) = next {
+                        interval = next;
                     }
                 }
             })
