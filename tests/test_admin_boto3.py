@@ -93,10 +93,10 @@ class Server:
             config=Config(retries={"max_attempts": 1}),
         )
 
-    def invoke(self, api_id, path):
+    def invoke(self, api_id, path, headers=None):
         req = urllib.request.Request(
             f"http://{self.gateway}{path}",
-            headers={"Host": f"{api_id}.execute-api.localhost"},
+            headers={"Host": f"{api_id}.execute-api.localhost", **(headers or {})},
         )
         try:
             with urllib.request.urlopen(req, timeout=10) as resp:

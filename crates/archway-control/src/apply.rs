@@ -100,6 +100,8 @@ pub enum Change {
         source: String,
         apis: Vec<archway_model::Api>,
     },
+    /// A write to API keys, usage plans, their keys, or usage.
+    Usage(Box<crate::usage::UsageChange>),
 }
 
 impl Change {
@@ -316,6 +318,7 @@ pub fn apply_with(
         Change::V2(change) => crate::v2::apply(store, cache, *change)
             .map(|(revision, body)| Outcome { revision, body }),
         Change::ApplyFile { source, apis } => crate::file::apply_file(store, &source, &apis),
+        Change::Usage(change) => crate::usage::apply(store, *change),
     }
 }
 

@@ -39,6 +39,7 @@ pub mod patch;
 pub mod query;
 pub mod resources;
 pub mod state;
+pub mod usage;
 pub mod v2;
 
 pub use apply::{apply, Change, Edit, Outcome, PutMode};
@@ -55,6 +56,10 @@ use std::time::Duration;
 /// durable either way).
 const SERVE_WAIT: Duration = Duration::from_secs(5);
 
+/// How often the data plane's usage counters are written to the store by default (what
+/// `kill -9` may lose; `server.usageFlushIntervalMillis`; see `docs/usage-plans.md`).
+pub const USAGE_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
+
 /// The running control plane: the store, the data plane it feeds, and the rebuild thread.
 pub struct ControlPlane {
     store: Arc<dyn DocumentStore>,
@@ -66,6 +71,8 @@ pub struct ControlPlane {
     rebuild_lock: Mutex<()>,
     served: tokio::sync::watch::Sender<u64>,
     kick: Mutex<mpsc::Sender<()>>,
+    /// Serialises usage flushes, so that an older state is never written over a newer one.
+    flush_lock: Mutex<()>,
 }
 
 impl ControlPlane {
@@ -78,6 +85,9 @@ impl ControlPlane {
     ) -> Result<Arc<ControlPlane>, String> {
         let (tx, rx) = mpsc::channel::<()>();
         let (served, _) = tokio::sync::watch::channel(0);
+        // Usage counted before the last stop, before any request is counted.
+        let records = usage::load_usage(&*store).map_err(|e| format!("cannot read usage: {e}"))?;
+        gateway.usage().load(records);
         let cp = Arc::new(ControlPlane {
             store,
             cache: DefinitionCache::default(),
@@ -86,8 +96,30 @@ impl ControlPlane {
             rebuild_lock: Mutex::new(()),
             served,
             kick: Mutex::new(tx),
+            flush_lock: Mutex::new(()),
         });
         cp.rebuild().map_err(|e| e.join("\n"))?;
+        let weak = Arc::downgrade(&cp);
+        let first = cp
+            .base
+            .lock()
+            .map_or(USAGE_FLUSH_INTERVAL, |b| b.settings.usage_flush_interval);
+        std::thread::Builder::new()
+            .name("archway-usage-flush".into())
+            .spawn(move || {
+                let mut interval = first;
+                loop {
+                    std::thread::sleep(interval);
+                    let Some(cp) = weak.upgrade() else { return };
+                    cp.flush_usage();
+                    // The file's setting, as of its last (re)load.
+                    let next = cp.base.lock().map(|b| b.settings.usage_flush_interval);
+                    if let Ok(next) = next {
+                        interval = next;
+                    }
+                }
+            })
+            .map_err(|e| format!("cannot start the usage flush thread: {e}"))?;
         let weak = Arc::downgrade(&cp);
         std::thread::Builder::new()
             .name("archway-control-rebuild".into())
@@ -115,9 +147,82 @@ impl ControlPlane {
 
     /// Applies a change (blocking: call from a blocking context) and asks for a rebuild.
     pub fn apply(&self, change: Change) -> Result<Outcome, ApiError> {
+        let deleted_plan = match &change {
+            Change::Usage(u) => match &**u {
+                usage::UsageChange::DeleteUsagePlan { plan_id } => Some(plan_id.clone()),
+                _ => None,
+            },
+            _ => None,
+        };
         let out = apply::apply_with(&*self.store, &self.cache, change)?;
+        if let Some(plan) = deleted_plan {
+            self.gateway.usage().forget(&plan, None);
+        }
         self.kick();
         Ok(out)
+    }
+
+    /// The data plane's throttling and quota state.
+    pub fn usage_state(&self) -> &archway_gateway::usage::UsageState {
+        self.gateway.usage()
+    }
+
+    /// Writes the usage counted since the last flush to the store (blocking). Runs every
+    /// [`USAGE_FLUSH_INTERVAL`] and at shutdown; never on the request path.
+    pub fn flush_usage(&self) {
+        let Ok(_guard) = self.flush_lock.lock() else {
+            return;
+        };
+        let keys = self.gateway.usage().take_dirty();
+        if keys.is_empty() {
+            return;
+        }
+        // One document per plan, written whole from memory (where everything stored was
+        // loaded at start).
+        let mut plans: Vec<&str> = keys.iter().map(|(p, _)| p.as_str()).collect();
+        plans.sort_unstable();
+        plans.dedup();
+        let now = docs::now();
+        let records = plans
+            .iter()
+            .map(|p| (p.to_string(), self.gateway.usage().plan_records(p, now)))
+            .collect();
+        // Not through `apply()`'s rebuild kick: usage is not part of the served model.
+        let change = Change::Usage(Box::new(usage::UsageChange::RecordUsage(records)));
+        if let Err(e) = apply::apply_with(&*self.store, &self.cache, change) {
+            tracing::error!(error = %e, "cannot write usage; will try again");
+            self.gateway.usage().unpersisted(&keys);
+        }
+    }
+
+    /// `UpdateUsage`: sets what remains of a key's quota period, in the data plane at once
+    /// and durably before answering. Blocking.
+    pub fn update_usage(
+        &self,
+        plan_id: &str,
+        key_id: &str,
+        patch: &[patch::PatchOperation],
+    ) -> Result<serde_json::Value, ApiError> {
+        let quota = usage::quota_for_update(&*self.store, plan_id, key_id)?;
+        let remaining = usage::remaining_from_patch(key_id, patch)?;
+        let now = docs::now();
+        let key = (plan_id.to_string(), key_id.to_string());
+        self.gateway
+            .usage()
+            .set_remaining(&key, &quota, remaining, now);
+        self.flush_usage();
+        let today = archway_gateway::usage::day_of(now);
+        let date = time::OffsetDateTime::from_unix_timestamp(today * 86_400)
+            .map(|d| d.date().to_string())
+            .unwrap_or_default();
+        usage::usage(
+            &*self.store,
+            self.gateway.usage(),
+            plan_id,
+            Some(key_id),
+            &date,
+            &date,
+        )
     }
 
     /// Applies a change from async code, and returns once the data plane serves it (or after
@@ -216,11 +321,15 @@ impl ControlPlane {
     fn rebuild_locked(&self) -> Result<(), Vec<String>> {
         let (revision, stored) = state::load_apis(&*self.store, &self.cache)
             .map_err(|e| vec![format!("cannot read the store: {e}")])?;
+        let (keys, plans) = usage::load_model(&*self.store)
+            .map_err(|e| vec![format!("cannot read API keys and usage plans: {e}")])?;
         let mut model = self
             .base
             .lock()
             .map_err(|_| vec!["poisoned".to_string()])?
             .clone();
+        model.api_keys.extend(keys);
+        model.usage_plans.extend(plans);
         let file_ids: std::collections::HashSet<String> =
             model.apis.iter().map(|a| a.id.clone()).collect();
         for api in stored {

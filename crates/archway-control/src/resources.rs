@@ -154,6 +154,9 @@ pub fn method_view(doc: &Value, method: &str, op: &Value) -> Value {
     v
 }
 
+/// The security scheme `PutMethod` names for `apiKeyRequired` (as the exporter does).
+const API_KEY_SCHEME: &str = "api_key";
+
 /// `(authorizationType, authorizerId, apiKeyRequired)` of an operation.
 fn authorization_of(doc: &Value, op: &Value) -> (String, Option<String>, bool) {
     let schemes = doc
@@ -429,12 +432,18 @@ pub fn put_method(
             )))
         }
     }
-    if input.api_key_required {
-        return Err(ApiError::bad_request(
-            "API keys are not supported by Archway yet",
-        ));
-    }
     let mut op = Map::new();
+    if input.api_key_required {
+        op.insert("security".into(), json!([{ API_KEY_SCHEME: [] }]));
+        let top = doc
+            .as_object_mut()
+            .ok_or_else(|| ApiError::bad_request("The API's definition is not an object"))?;
+        let components = object_entry(top, "components");
+        let schemes = object_entry(components, "securitySchemes");
+        schemes
+            .entry(API_KEY_SCHEME)
+            .or_insert_with(|| json!({ "type": "apiKey", "name": "x-api-key", "in": "header" }));
+    }
     let mut params = Vec::new();
     for (expr, required) in &input.request_parameters {
         let rest = expr.strip_prefix("method.request.").ok_or_else(|| {

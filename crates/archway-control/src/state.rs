@@ -102,7 +102,34 @@ pub fn model_stage(
         deployment: main,
         deployment_id: Some(stage.deployment_id.clone()),
         canary,
+        method_throttles: method_throttles(stage),
     }
+}
+
+/// The throttling of a stage's method settings (AWS's `MethodSetting` fields
+/// `throttlingRateLimit` and `throttlingBurstLimit`; a setting without them has AWS's
+/// defaults, the account's limits).
+fn method_throttles(stage: &StageDoc) -> indexmap::IndexMap<String, archway_model::Throttle> {
+    let d = archway_model::ACCOUNT_THROTTLE;
+    stage
+        .method_settings
+        .iter()
+        .filter_map(|(key, s)| {
+            let rate = s
+                .get("throttlingRateLimit")
+                .and_then(serde_json::Value::as_f64)
+                .unwrap_or(d.rate_limit);
+            let burst = s
+                .get("throttlingBurstLimit")
+                .and_then(serde_json::Value::as_f64)
+                .unwrap_or(d.burst_limit as f64);
+            let t = archway_model::Throttle {
+                rate_limit: rate,
+                burst_limit: burst.max(0.0) as u64,
+            };
+            t.check().ok().map(|()| (key.clone(), t))
+        })
+        .collect()
 }
 
 fn model_api(api: &RestApiDoc, stages: Vec<Stage>, protocol: Protocol) -> Api {

@@ -99,6 +99,8 @@ pub struct RequestContext {
     /// Time to the integration's response head; set by the integrate phase.
     pub integration_latency: Latency,
     pub user_agent: Option<HeaderValue>,
+    /// The id (never the value) of the API key the request was admitted with.
+    pub api_key_id: Option<Arc<str>>,
 }
 
 impl RequestContext {
@@ -124,6 +126,7 @@ impl RequestContext {
             captures: Vec::new(),
             integration_latency: Latency::default(),
             user_agent: None,
+            api_key_id: None,
         }
     }
 
@@ -196,6 +199,7 @@ impl RequestContext {
             "requestTime" => Cow::Owned(self.request_time_clf()),
             "requestTimeEpoch" => Cow::Owned(self.request_time_epoch_ms().to_string()),
             "identity.sourceIp" => Cow::Owned(self.conn.peer.ip().to_string()),
+            "identity.apiKeyId" => Cow::Borrowed(self.api_key_id.as_deref().unwrap_or("")),
             "identity.userAgent" => Cow::Borrowed(
                 self.user_agent
                     .as_ref()

@@ -25,6 +25,7 @@ pub mod server;
 pub mod snapshot;
 pub mod tls;
 pub mod upstream;
+pub mod usage;
 
 pub use server::{Server, ServerOptions};
 pub use snapshot::Snapshot;
@@ -33,14 +34,17 @@ use access_log::AccessLog;
 use arc_swap::ArcSwap;
 use std::sync::Arc;
 use upstream::Upstream;
+use usage::UsageState;
 
-/// State shared by every worker: the current snapshot, the upstream pool, the access log.
+/// State shared by every worker: the current snapshot, the upstream pool, the access log,
+/// and the throttling and quota state that outlives snapshots.
 pub struct Gateway {
     snapshot: ArcSwap<Snapshot>,
     upstream: Upstream,
     access_log: AccessLog,
     /// Local Lambda functions (`AWS_PROXY` integrations), when any are declared.
     functions: arc_swap::ArcSwapOption<archway_functions::Functions>,
+    usage: UsageState,
 }
 
 impl Gateway {
@@ -49,17 +53,25 @@ impl Gateway {
         if let Err(e) = access_log.set_destination(snapshot.access_log.as_ref()) {
             tracing::error!(error = %e, "cannot open the access log");
         }
+        let usage = UsageState::default();
+        attach(&usage, &snapshot);
         Ok(Gateway {
             snapshot: ArcSwap::from_pointee(snapshot),
             upstream: Upstream::new()?,
             access_log,
             functions: arc_swap::ArcSwapOption::empty(),
+            usage,
         })
     }
 
     /// Sets the host of the local Lambda functions that `AWS_PROXY` integrations invoke.
     pub fn set_functions(&self, functions: Option<Arc<archway_functions::Functions>>) {
         self.functions.store(functions);
+    }
+
+    /// Token buckets and quota counters, by id.
+    pub fn usage(&self) -> &UsageState {
+        &self.usage
     }
 
     /// The snapshot in force now.
@@ -75,6 +87,12 @@ impl Gateway {
         {
             tracing::error!(error = %e, "cannot open the access log; keeping the old one");
         }
+        attach(&self.usage, &snapshot);
         self.snapshot.store(Arc::new(snapshot));
     }
+}
+
+fn attach(usage: &UsageState, snapshot: &Snapshot) {
+    let (buckets, counters) = snapshot.usage_slots();
+    usage.attach(buckets.into_iter(), counters.into_iter());
 }

@@ -16,6 +16,12 @@
 //!    ▼
 //!  match route ────── literal > {param} > {proxy+}; METHOD > ANY; $default  (phase::route)
 //!    ▼
+//!  API key ────────── apiKeyRequired: a valid, enabled x-api-key of a usage plan of the
+//!    │                stage (403)                                          (phase::usage)
+//!  throttle ───────── token buckets: account → stage/method → usage plan (429)
+//!    │                                                                   (phase::usage)
+//!  quota ──────────── the usage plan's quota for the key (429 Limit Exceeded)
+//!    ▼                                                                   (phase::usage)
 //!  validate request ─ the validator's required parameters                 (phase::validate)
 //!    ▼
 //!  payload ────────── Content-Length ≤ limit (413) before reading; stream or buffer
@@ -33,7 +39,7 @@
 //!                     respond.rs; access log line written when the body ends (access_log.rs)
 //! ```
 //!
-//! Later phases (resource policy, authorizers, API keys, throttling, quotas, cache) slot in between "match route" and "integrate", each as one module
+//! Later phases (resource policy, authorizers, cache) slot in between "match route" and "integrate", each as one module
 //! with one entry function, and cost nothing on routes that do not use them.
 //!
 //! Each phase returns `Result<_, GatewayError>`; the first error ends the request and is
@@ -47,7 +53,7 @@ use crate::error::GatewayError;
 use crate::headers::Forwarded;
 use crate::integrate;
 use crate::path::RequestPath;
-use crate::phase::{cors, payload, route, stage, validate};
+use crate::phase::{cors, payload, route, stage, usage, validate};
 use crate::respond;
 use crate::snapshot::Snapshot;
 use crate::Gateway;
@@ -124,6 +130,15 @@ async fn run(
             GatewayResponseType::ApiConfigurationError,
         ))?;
     let integration = &route.integration;
+
+    usage::check(
+        &snapshot.account_bucket,
+        &snapshot.settings,
+        ctx,
+        &stage,
+        route,
+        &parts.headers,
+    )?;
 
     validate::parameters(ctx, &route.validation, &parts)?;
 

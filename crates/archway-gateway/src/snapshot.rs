@@ -7,12 +7,13 @@
 use crate::phase::cors::CompiledCors;
 use crate::phase::validate::CompiledValidation;
 use crate::router::Router;
+use crate::usage::{BucketSlot, CounterSlot};
 use archway_model::template::Template;
 use archway_model::{
-    AccessLogDestination, ApiDefinition, Function, GatewayResponse, GatewayResponseType,
-    Integration, IntegrationResponse, IntegrationType, Model, ParamSource, ParamTarget,
-    PassthroughBehavior, Protocol, ResponseParamSource, RouteKey, Settings, Stage,
-    UpstreamProtocol, UriPart,
+    AccessLogDestination, ApiDefinition, ApiKeySource, Function, GatewayResponse,
+    GatewayResponseType, Integration, IntegrationResponse, IntegrationType, Model, ParamSource,
+    ParamTarget, PassthroughBehavior, Protocol, Quota, ResponseParamSource, RouteKey, Settings,
+    Stage, Throttle, UpstreamProtocol, UriPart,
 };
 use http::uri::{Authority, Scheme};
 use http::HeaderValue;
@@ -31,6 +32,8 @@ pub struct Snapshot {
     pub domains: HashMap<String, CompiledDomain>,
     /// The API a request with an unknown host reaches when exactly one API is served.
     pub single_api: Option<Arc<CompiledApi>>,
+    /// The account-level bucket (limits in `settings.account_throttle`).
+    pub account_bucket: BucketSlot,
 }
 
 #[derive(Debug)]
@@ -69,6 +72,35 @@ pub struct CompiledStage {
     pub is_canary: bool,
     /// The stage's canary, if it has one: see [`crate::phase::stage::pick_deployment`].
     pub canary: Option<CompiledCanary>,
+    /// Where API keys are read (the deployment's `apiKeySource`).
+    pub api_key_source: ApiKeySource,
+    /// The API keys that may call this stage: value → key and plan. Enabled keys of usage
+    /// plans that include the stage only.
+    pub api_keys: Arc<StageKeys>,
+}
+
+/// A stage's API keys by value.
+pub type StageKeys = HashMap<Box<str>, KeyEntry>;
+
+/// An API key as one stage sees it: its usage plan's limits and its buckets and counter.
+#[derive(Debug)]
+pub struct KeyEntry {
+    pub key_id: Arc<str>,
+    pub plan_id: Arc<str>,
+    /// The plan's throttle, per key.
+    pub throttle: Option<Throttle>,
+    pub quota: Option<Quota>,
+    pub bucket: BucketSlot,
+    pub counter: CounterSlot,
+    /// The plan's per-method throttles for this stage: method key (`/pets/GET`) → limits.
+    pub method_throttles: Vec<(Arc<str>, Throttle, BucketSlot)>,
+}
+
+/// A route's throttle from the stage's method settings (its own, else the stage's `*/*`).
+#[derive(Debug)]
+pub struct RouteThrottle {
+    pub limits: Throttle,
+    pub bucket: BucketSlot,
 }
 
 /// A canary release: `percent` % of the stage's requests are served by `stage`, the canary
@@ -87,6 +119,11 @@ pub struct CompiledRoute {
     /// `/pets/{petId}`, API Gateway's resource path.
     pub resource_path: Arc<str>,
     pub param_names: Vec<String>,
+    /// `/pets/{petId}/GET`: the route's key in method settings.
+    pub method_key: Arc<str>,
+    pub api_key_required: bool,
+    /// Stage and method throttling; `None` when the stage's method settings set none.
+    pub throttle: Option<RouteThrottle>,
     /// What the route's request validator checks.
     pub validation: CompiledValidation,
     pub integration: CompiledIntegration,
@@ -215,18 +252,22 @@ impl Snapshot {
     pub fn compile(model: &Model) -> Result<Snapshot, Vec<String>> {
         let mut errors = Vec::new();
         let mut apis_by_id = HashMap::default();
+        let mut stage_keys = compile_keys(model);
         for api in &model.apis {
             let mut stages = HashMap::default();
             let mut default_stage = None;
             let id: Arc<str> = api.id.as_str().into();
             for stage in &api.stages {
+                let keys = stage_keys
+                    .remove(&(api.id.clone(), stage.name.clone()))
+                    .unwrap_or_default();
                 match compile_stage(
                     &id,
                     api.protocol,
                     stage,
-                    &stage.deployment,
                     model.settings.max_payload_bytes,
                     &model.functions,
+                    Arc::new(keys),
                 ) {
                     Ok(s) => {
                         let s = Arc::new(s);
@@ -291,43 +332,95 @@ impl Snapshot {
             apis_by_id,
             domains,
             single_api,
+            account_bucket: BucketSlot::new(bucket_id("account", model.settings.account_throttle)),
         })
     }
+}
+
+/// A bucket's id: what it throttles and its limits, so that new limits start a new, full
+/// bucket (a token bucket's state means nothing under another rate).
+fn bucket_id(scope: &str, t: Throttle) -> String {
+    format!("{scope}\u{1f}{}\u{1f}{}", t.rate_limit, t.burst_limit)
+}
+
+/// Every stage's API keys: for each usage plan's API stage, the plan's enabled keys. A key
+/// reaches a stage through one plan (the control plane refuses a second); should two plans
+/// name the same key and stage anyway, the first plan wins.
+fn compile_keys(model: &Model) -> HashMap<(String, String), StageKeys> {
+    let keys: HashMap<&str, &archway_model::ApiKey> =
+        model.api_keys.iter().map(|k| (k.id.as_str(), k)).collect();
+    let mut out: HashMap<(String, String), StageKeys> = HashMap::default();
+    for plan in &model.usage_plans {
+        let plan_id: Arc<str> = plan.id.as_str().into();
+        for s in &plan.api_stages {
+            let map = out.entry((s.api_id.clone(), s.stage.clone())).or_default();
+            for kid in &plan.key_ids {
+                let Some(key) = keys.get(kid.as_str()).filter(|k| k.enabled) else {
+                    continue;
+                };
+                if map.contains_key(key.value.as_str()) {
+                    continue;
+                }
+                let key_scope = format!("k\u{1f}{}\u{1f}{}", plan.id, key.id);
+                let method_throttles = s
+                    .throttle
+                    .iter()
+                    .map(|(m, t)| {
+                        let scope =
+                            format!("{key_scope}\u{1f}{}\u{1f}{}\u{1f}{m}", s.api_id, s.stage);
+                        (
+                            Arc::from(m.as_str()),
+                            *t,
+                            BucketSlot::new(bucket_id(&scope, *t)),
+                        )
+                    })
+                    .collect();
+                let plan_bucket = match plan.throttle {
+                    Some(t) => bucket_id(&key_scope, t),
+                    None => key_scope,
+                };
+                map.insert(
+                    key.value.as_str().into(),
+                    KeyEntry {
+                        key_id: key.id.as_str().into(),
+                        plan_id: plan_id.clone(),
+                        throttle: plan.throttle,
+                        quota: plan.quota,
+                        bucket: BucketSlot::new(plan_bucket),
+                        counter: CounterSlot::new((plan.id.clone(), key.id.clone())),
+                        method_throttles,
+                    },
+                );
+            }
+        }
+    }
+    out
 }
 
 fn compile_stage(
     api_id: &Arc<str>,
     protocol: Protocol,
     stage: &Stage,
-    def: &ApiDefinition,
     default_payload: u64,
     functions: &[Function],
+    keys: Arc<StageKeys>,
 ) -> Result<CompiledStage, Vec<String>> {
-    let mut stage_c = compile_deployment(
+    let inputs = StageInputs {
         api_id,
         protocol,
-        &stage.name,
-        &stage.variables,
-        def,
+        stage,
         default_payload,
         functions,
-    )?;
+        api_keys: keys,
+    };
+    let mut stage_c = compile_deployment(&inputs, &stage.variables, &stage.deployment)?;
     stage_c.deployment_id = stage.deployment_id.as_deref().map(Arc::from);
     if let Some(c) = &stage.canary {
         let mut vars = stage.variables.clone();
         for (k, v) in &c.stage_variable_overrides {
             vars.insert(k.clone(), v.clone());
         }
-        let mut canary = compile_deployment(
-            api_id,
-            protocol,
-            &stage.name,
-            &vars,
-            &c.deployment,
-            default_payload,
-            functions,
-        )
-        .map_err(|e| {
+        let mut canary = compile_deployment(&inputs, &vars, &c.deployment).map_err(|e| {
             e.into_iter()
                 .map(|e| format!("canary deployment `{}`: {e}", c.deployment_id))
                 .collect::<Vec<_>>()
@@ -342,16 +435,32 @@ fn compile_stage(
     Ok(stage_c)
 }
 
+/// What the deployments compiled for one stage (its own and its canary's) share.
+struct StageInputs<'a> {
+    api_id: &'a Arc<str>,
+    protocol: Protocol,
+    stage: &'a Stage,
+    default_payload: u64,
+    functions: &'a [Function],
+    api_keys: Arc<StageKeys>,
+}
+
 /// One deployment compiled for a stage: its routes with `variables` substituted.
 fn compile_deployment(
-    api_id: &Arc<str>,
-    protocol: Protocol,
-    stage_name: &str,
+    inputs: &StageInputs<'_>,
     variables: &IndexMap<String, String>,
     def: &ApiDefinition,
-    default_payload: u64,
-    functions: &[Function],
 ) -> Result<CompiledStage, Vec<String>> {
+    let StageInputs {
+        api_id,
+        protocol,
+        stage,
+        default_payload,
+        functions,
+        ref api_keys,
+    } = *inputs;
+    let api_keys = api_keys.clone();
+    let stage_name = stage.name.as_str();
     let mut errors = Vec::new();
     let mut routes = Vec::with_capacity(def.routes.len());
     for r in &def.routes {
@@ -363,6 +472,20 @@ fn compile_deployment(
             RouteKey::Route { path, .. } => path.to_string(),
             RouteKey::Default => "$default".to_string(),
         };
+        let method_key = match &r.key {
+            RouteKey::Route { method, .. } => format!("{resource_path}/{method}"),
+            RouteKey::Default => "$default/*".to_string(),
+        };
+        let throttle =
+            method_throttle(&stage.method_throttles, &resource_path, &method_key).map(|limits| {
+                RouteThrottle {
+                    limits,
+                    bucket: BucketSlot::new(bucket_id(
+                        &format!("m\u{1f}{api_id}\u{1f}{stage_name}\u{1f}{method_key}"),
+                        limits,
+                    )),
+                }
+            });
         let compiled =
             compile_integration(&r.integration, &param_names, variables, protocol, functions)
                 .and_then(|i| Ok((i, CompiledValidation::new(def, r)?)));
@@ -371,6 +494,9 @@ fn compile_deployment(
                 route_key: r.key.to_string().into(),
                 resource_path: resource_path.into(),
                 param_names,
+                method_key: method_key.into(),
+                api_key_required: r.api_key_required,
+                throttle,
                 validation,
                 integration,
             }),
@@ -394,7 +520,52 @@ fn compile_deployment(
         deployment_id: None,
         is_canary: false,
         canary: None,
+        api_key_source: def.api_key_source,
+        api_keys,
     })
+}
+
+/// The stage's method settings throttle for a route: its own (`/pets/GET`), else its path's
+/// any-method setting (`/pets/*`), else the stage's (`*/*`).
+fn method_throttle(
+    settings: &IndexMap<String, Throttle>,
+    resource_path: &str,
+    method_key: &str,
+) -> Option<Throttle> {
+    if settings.is_empty() {
+        return None;
+    }
+    settings
+        .get(method_key)
+        .or_else(|| settings.get(&format!("{resource_path}/*")))
+        .or_else(|| settings.get("*/*"))
+        .copied()
+}
+
+impl Snapshot {
+    /// Every bucket and counter slot of the snapshot, for [`crate::usage::UsageState::attach`].
+    pub fn usage_slots(&self) -> (Vec<&BucketSlot>, Vec<&CounterSlot>) {
+        let mut buckets = vec![&self.account_bucket];
+        let mut counters = Vec::new();
+        for api in self.apis_by_id.values() {
+            for stage in api.stages.values() {
+                let canary = stage.canary.as_ref().map(|c| &*c.stage);
+                for s in std::iter::once(&**stage).chain(canary) {
+                    buckets.extend(
+                        s.routes
+                            .iter()
+                            .filter_map(|r| r.throttle.as_ref().map(|t| &t.bucket)),
+                    );
+                }
+                for k in stage.api_keys.values() {
+                    buckets.push(&k.bucket);
+                    buckets.extend(k.method_throttles.iter().map(|(_, _, b)| b));
+                    counters.push(&k.counter);
+                }
+            }
+        }
+        (buckets, counters)
+    }
 }
 
 fn compile_integration(

@@ -23,6 +23,10 @@ pub struct ConfigFile {
     pub domain_names: Vec<Spanned<DomainNameConfig>>,
     pub functions: Vec<Spanned<FunctionConfig>>,
     pub lambda: Option<Spanned<LambdaConfig>>,
+    /// API keys clients send in `x-api-key`.
+    pub api_keys: Vec<Spanned<ApiKeyConfig>>,
+    /// Usage plans: which API stages their keys may call, how fast and how much.
+    pub usage_plans: Vec<Spanned<UsagePlanConfig>>,
 }
 
 /// Functions that are not declared under `functions:` are invoked through the Lambda Invoke
@@ -95,6 +99,21 @@ pub struct ServerConfig {
     pub max_header_bytes: Option<Spanned<u64>>,
     /// Default request payload limit for every API. Default 10 485 760 (10 MB) as on AWS.
     pub max_payload_bytes: Option<Spanned<u64>>,
+    /// The account-level throttle shared by every API. Default 10 000 requests/s, burst 5 000.
+    pub throttle: Option<Spanned<ThrottleConfig>>,
+    /// How often usage plan counters are written to the data directory; a crash loses at most
+    /// this long of counts. Default 1 000.
+    pub usage_flush_interval_millis: Option<Spanned<u64>>,
+}
+
+/// A token bucket (AWS's `ThrottleSettings`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ThrottleConfig {
+    /// Requests per second, on average.
+    pub rate_limit: Option<Spanned<f64>>,
+    /// Requests at once (the bucket's size).
+    pub burst_limit: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -142,6 +161,8 @@ pub struct ApiConfig {
     pub request_validator: Option<Spanned<String>>,
     /// CORS for HTTP APIs: Archway answers preflights and decorates responses.
     pub cors_configuration: Option<Spanned<CorsConfig>>,
+    /// Where API keys are read: `HEADER` (`x-api-key`, default) or `AUTHORIZER`.
+    pub api_key_source: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -180,6 +201,8 @@ pub struct RouteConfig {
     pub request_validator: Option<Spanned<String>>,
     /// Content type → model name, for the request body.
     pub request_models: IndexMap<Spanned<String>, Spanned<String>>,
+    /// Callers must send an API key of a usage plan that includes the stage.
+    pub api_key_required: bool,
     pub integration: Option<Spanned<IntegrationConfig>>,
 }
 
@@ -241,6 +264,68 @@ pub struct GatewayResponseConfig {
 pub struct StageConfig {
     pub description: Option<String>,
     pub variables: IndexMap<Spanned<String>, Spanned<String>>,
+    /// `*/*` (every method) or `{resource path}/{METHOD}` (e.g. `/pets/GET`) → settings.
+    pub method_settings: IndexMap<Spanned<String>, Spanned<MethodSettingConfig>>,
+}
+
+/// AWS's `MethodSetting` (the throttling part).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct MethodSettingConfig {
+    pub throttling_rate_limit: Option<Spanned<f64>>,
+    pub throttling_burst_limit: Option<Spanned<u64>>,
+}
+
+/// An API key.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ApiKeyConfig {
+    pub name: Option<Spanned<String>>,
+    /// Default derived from the name.
+    pub id: Option<Spanned<String>>,
+    /// What clients send in `x-api-key`: 20 to 128 printable characters.
+    pub value: Option<Spanned<String>>,
+    pub description: Option<String>,
+    /// Default true.
+    pub enabled: Option<bool>,
+}
+
+/// A usage plan.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct UsagePlanConfig {
+    pub name: Option<Spanned<String>>,
+    /// Default derived from the name.
+    pub id: Option<Spanned<String>>,
+    pub description: Option<String>,
+    pub api_stages: Vec<Spanned<ApiStageConfig>>,
+    /// Each key's token bucket.
+    pub throttle: Option<Spanned<ThrottleConfig>>,
+    pub quota: Option<Spanned<QuotaConfig>>,
+    /// The plan's API keys, by name or id.
+    pub api_keys: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ApiStageConfig {
+    /// API name or id.
+    pub api: Option<Spanned<String>>,
+    pub stage: Option<Spanned<String>>,
+    /// `{resource path}/{METHOD}` (e.g. `/pets/GET`) → the throttle for that method.
+    pub throttle: IndexMap<Spanned<String>, Spanned<ThrottleConfig>>,
+}
+
+/// A usage plan's quota.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct QuotaConfig {
+    /// Requests per period.
+    pub limit: Option<Spanned<u64>>,
+    /// `DAY`, `WEEK` or `MONTH`.
+    pub period: Option<Spanned<String>>,
+    /// `WEEK`: 0 (Sunday) – 6; `MONTH`: 0 (the first) – 27.
+    pub offset: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -87,6 +87,7 @@ pub fn api_from_import(
                 deployment: definition.clone(),
                 deployment_id: None,
                 canary: None,
+                method_throttles: IndexMap::new(),
             })
             .collect(),
         definition,

@@ -30,6 +30,9 @@ pub struct Model {
     pub functions: Vec<Function>,
     /// How functions that are not local are invoked.
     pub lambda: LambdaSettings,
+    /// API keys (values included: the snapshot needs them to recognise requests).
+    pub api_keys: Vec<ApiKey>,
+    pub usage_plans: Vec<UsagePlan>,
 }
 
 /// Remote Lambda invocation: endpoint and credentials, by default and per function.
@@ -157,7 +160,7 @@ pub enum AccessLogDestination {
     File(PathBuf),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     pub listen: Option<SocketAddr>,
     pub tls: Option<TlsListener>,
@@ -168,6 +171,10 @@ pub struct Settings {
     pub max_request_line_bytes: usize,
     pub max_header_bytes: usize,
     pub max_payload_bytes: u64,
+    /// The account-level throttle, shared by every API (AWS: 10,000 requests/s, burst 5,000).
+    pub account_throttle: Throttle,
+    /// How often usage counters are written to the data directory (what a crash may lose).
+    pub usage_flush_interval: Duration,
 }
 
 impl Default for Settings {
@@ -182,6 +189,8 @@ impl Default for Settings {
             max_request_line_bytes: DEFAULT_MAX_LINE as usize,
             max_header_bytes: DEFAULT_MAX_LINE as usize,
             max_payload_bytes: DEFAULT_MAX_PAYLOAD,
+            account_throttle: ACCOUNT_THROTTLE,
+            usage_flush_interval: Duration::from_secs(1),
         }
     }
 }
@@ -423,6 +432,9 @@ pub struct Stage {
     pub deployment_id: Option<String>,
     /// A canary release: a share of the stage's traffic served by another deployment.
     pub canary: Option<Canary>,
+    /// Throttling from the stage's method settings: `*/*` (every method) and
+    /// `{resource path}/{METHOD}` (e.g. `/pets/GET`) → limits.
+    pub method_throttles: IndexMap<String, Throttle>,
 }
 
 /// A stage's canary (AWS's `canarySettings`): `percent_traffic` % of the requests, chosen at
@@ -804,5 +816,158 @@ mod tests {
             ]
         );
         assert_eq!(t.stage_variables().collect::<Vec<_>>(), vec!["host"]);
+    }
+}
+
+/// A token bucket's limits: `rate_limit` requests per second on average, at most
+/// `burst_limit` at once (AWS's `ThrottleSettings`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Throttle {
+    pub rate_limit: f64,
+    pub burst_limit: u64,
+}
+
+/// AWS's account-level throttle.
+pub const ACCOUNT_THROTTLE: Throttle = Throttle {
+    rate_limit: 10_000.0,
+    burst_limit: 5_000,
+};
+
+/// The largest rate or burst accepted anywhere (requests/s): far above what one gateway serves,
+/// low enough that token arithmetic never overflows.
+pub const MAX_THROTTLE: f64 = 1_000_000_000.0;
+
+impl Throttle {
+    /// Why these limits are not acceptable, if they are not.
+    pub fn check(&self) -> Result<(), String> {
+        if !self.rate_limit.is_finite() || self.rate_limit < 0.0 || self.rate_limit > MAX_THROTTLE {
+            return Err(format!(
+                "rateLimit must be between 0 and {MAX_THROTTLE}, not {}",
+                self.rate_limit
+            ));
+        }
+        if self.burst_limit as f64 > MAX_THROTTLE {
+            return Err(format!(
+                "burstLimit must be between 0 and {MAX_THROTTLE}, not {}",
+                self.burst_limit
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// An API key: `value` is what clients send in `x-api-key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub id: String,
+    pub name: String,
+    pub value: String,
+    pub enabled: bool,
+}
+
+/// The shortest API key value AWS accepts.
+pub const MIN_API_KEY_LENGTH: usize = 20;
+/// The longest API key value AWS accepts.
+pub const MAX_API_KEY_LENGTH: usize = 128;
+
+/// Why `value` cannot be an API key value, if it cannot.
+pub fn check_api_key_value(value: &str) -> Result<(), String> {
+    if value.len() < MIN_API_KEY_LENGTH || value.len() > MAX_API_KEY_LENGTH {
+        return Err(format!(
+            "API Key value should be at least {MIN_API_KEY_LENGTH} and at most {MAX_API_KEY_LENGTH} characters"
+        ));
+    }
+    if !value.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("API Key value must be printable ASCII characters without spaces".into());
+    }
+    Ok(())
+}
+
+/// A usage plan: which API stages its keys may call, how fast and how much.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UsagePlan {
+    pub id: String,
+    pub name: String,
+    pub api_stages: Vec<ApiStage>,
+    pub throttle: Option<Throttle>,
+    pub quota: Option<Quota>,
+    /// The API keys in the plan (usage plan keys), by id.
+    pub key_ids: Vec<String>,
+}
+
+/// A usage plan's API stage, with per-method throttle overrides (`/pets/GET` → limits).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiStage {
+    pub api_id: String,
+    pub stage: String,
+    pub throttle: IndexMap<String, Throttle>,
+}
+
+/// A usage plan's quota: `limit` requests per period, starting at `offset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    pub limit: u64,
+    pub period: QuotaPeriod,
+    /// `WEEK`: the day the week starts, 0 = Sunday … 6 = Saturday. `MONTH`: the day of the
+    /// month it starts, 0 = the first … 27. `DAY`: 0.
+    pub offset: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QuotaPeriod {
+    Day,
+    Week,
+    Month,
+}
+
+impl QuotaPeriod {
+    pub fn parse(s: &str) -> Option<QuotaPeriod> {
+        match s {
+            "DAY" => Some(QuotaPeriod::Day),
+            "WEEK" => Some(QuotaPeriod::Week),
+            "MONTH" => Some(QuotaPeriod::Month),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QuotaPeriod::Day => "DAY",
+            QuotaPeriod::Week => "WEEK",
+            QuotaPeriod::Month => "MONTH",
+        }
+    }
+
+    /// The largest `offset` the period takes.
+    pub fn max_offset(self) -> u32 {
+        match self {
+            QuotaPeriod::Day => 0,
+            QuotaPeriod::Week => 6,
+            QuotaPeriod::Month => 27,
+        }
+    }
+}
+
+/// The largest quota limit accepted.
+pub const MAX_QUOTA: u64 = 1_000_000_000_000;
+
+impl Quota {
+    /// Why this quota is not acceptable, if it is not.
+    pub fn check(&self) -> Result<(), String> {
+        if self.limit > MAX_QUOTA {
+            return Err(format!(
+                "quota limit must be between 0 and {MAX_QUOTA}, not {}",
+                self.limit
+            ));
+        }
+        if self.offset > self.period.max_offset() {
+            return Err(format!(
+                "quota offset for period {} must be between 0 and {}, not {}",
+                self.period.as_str(),
+                self.period.max_offset(),
+                self.offset
+            ));
+        }
+        Ok(())
     }
 }

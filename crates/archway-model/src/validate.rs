@@ -275,6 +275,8 @@ impl Validator<'_> {
             .as_ref()
             .map(|l| self.lambda(l))
             .unwrap_or_default();
+        let api_keys = self.api_keys(&cfg.api_keys);
+        let usage_plans = self.usage_plans(&cfg.usage_plans, &apis, &api_keys);
         Model {
             settings,
             access_log,
@@ -282,6 +284,8 @@ impl Validator<'_> {
             domain_names,
             functions,
             lambda,
+            api_keys,
+            usage_plans,
         }
     }
 
@@ -439,7 +443,283 @@ impl Validator<'_> {
             max_header_bytes: self.positive(&s.max_header_bytes, d.max_header_bytes as u64)
                 as usize,
             max_payload_bytes: self.positive(&s.max_payload_bytes, d.max_payload_bytes),
+            usage_flush_interval: self.millis(
+                &s.usage_flush_interval_millis,
+                d.usage_flush_interval,
+                100,
+            ),
+            account_throttle: s
+                .throttle
+                .as_ref()
+                .and_then(|t| self.throttle(t, Some(d.account_throttle)))
+                .unwrap_or(d.account_throttle),
         }
+    }
+
+    /// A token bucket; either limit may be left out when `default` gives it.
+    fn throttle(
+        &mut self,
+        t: &Spanned<ThrottleConfig>,
+        default: Option<Throttle>,
+    ) -> Option<Throttle> {
+        let rate = t
+            .rate_limit
+            .as_ref()
+            .map(|r| r.value)
+            .or(default.map(|d| d.rate_limit));
+        let burst = t
+            .burst_limit
+            .as_ref()
+            .map(|b| b.value)
+            .or(default.map(|d| d.burst_limit));
+        self.limits(t, rate, burst, "rateLimit", "burstLimit")
+    }
+
+    fn limits<T>(
+        &mut self,
+        at: &Spanned<T>,
+        rate: Option<f64>,
+        burst: Option<u64>,
+        rate_name: &str,
+        burst_name: &str,
+    ) -> Option<Throttle> {
+        let (Some(rate_limit), Some(burst_limit)) = (rate, burst) else {
+            if rate.is_none() {
+                self.missing(at, rate_name);
+            }
+            if burst.is_none() {
+                self.missing(at, burst_name);
+            }
+            return None;
+        };
+        let t = Throttle {
+            rate_limit,
+            burst_limit,
+        };
+        match t.check() {
+            Ok(()) => Some(t),
+            Err(e) => {
+                self.error(at, e);
+                None
+            }
+        }
+    }
+
+    /// A stage's method settings: `*/*` or `{resource path}/{METHOD}` → throttle.
+    fn method_throttles(
+        &mut self,
+        settings: &IndexMap<Spanned<String>, Spanned<MethodSettingConfig>>,
+        account: Throttle,
+    ) -> IndexMap<String, Throttle> {
+        let mut out = IndexMap::new();
+        for (key, ms) in settings {
+            if !valid_method_key(&key.value) {
+                self.error(
+                    key,
+                    "expected `*/*` or `{resource path}/{METHOD}`, e.g. `/pets/{petId}/GET`",
+                );
+                continue;
+            }
+            if ms.throttling_rate_limit.is_none() && ms.throttling_burst_limit.is_none() {
+                continue;
+            }
+            // AWS's MethodSetting defaults are the account's limits.
+            let rate = ms
+                .throttling_rate_limit
+                .as_ref()
+                .map_or(account.rate_limit, |r| r.value);
+            let burst = ms
+                .throttling_burst_limit
+                .as_ref()
+                .map_or(account.burst_limit, |b| b.value);
+            if let Some(t) = self.limits(
+                ms,
+                Some(rate),
+                Some(burst),
+                "throttlingRateLimit",
+                "throttlingBurstLimit",
+            ) {
+                out.insert(key.value.clone(), t);
+            }
+        }
+        out
+    }
+
+    fn api_keys(&mut self, keys: &[Spanned<ApiKeyConfig>]) -> Vec<ApiKey> {
+        let mut out: Vec<ApiKey> = Vec::new();
+        for k in keys {
+            let Some(name) = k.name.as_ref() else {
+                self.missing(k, "name");
+                continue;
+            };
+            // `k.value` is the spanned node's; the key's own `value` field is one level down.
+            let Some(value) = k.value.value.as_ref() else {
+                self.missing(k, "value");
+                continue;
+            };
+            if let Err(e) = check_api_key_value(&value.value) {
+                self.error(value, e);
+                continue;
+            }
+            let id =
+                k.id.as_ref()
+                    .map_or_else(|| derive_id(&name.value), |i| i.value.clone());
+            if out.iter().any(|o| o.id == id || o.name == name.value) {
+                self.error(
+                    name,
+                    format!(
+                        "a second API key is named `{}` or has id `{id}`",
+                        name.value
+                    ),
+                );
+                continue;
+            }
+            if out.iter().any(|o| o.value == value.value) {
+                // The value is a secret: name the key, never the value.
+                self.error(
+                    value,
+                    format!("API key `{}` has the value of another key", name.value),
+                );
+                continue;
+            }
+            out.push(ApiKey {
+                id,
+                name: name.value.clone(),
+                value: value.value.clone(),
+                enabled: k.enabled.unwrap_or(true),
+            });
+        }
+        out
+    }
+
+    fn usage_plans(
+        &mut self,
+        plans: &[Spanned<UsagePlanConfig>],
+        apis: &[Api],
+        keys: &[ApiKey],
+    ) -> Vec<UsagePlan> {
+        let mut out: Vec<UsagePlan> = Vec::new();
+        // (key id, api id, stage) → plan name: a key may reach a stage through one plan only.
+        let mut reach: HashMap<(String, String, String), String> = HashMap::new();
+        for p in plans {
+            let Some(name) = p.name.as_ref() else {
+                self.missing(p, "name");
+                continue;
+            };
+            let id =
+                p.id.as_ref()
+                    .map_or_else(|| derive_id(&name.value), |i| i.value.clone());
+            if out.iter().any(|o| o.id == id || o.name == name.value) {
+                self.error(
+                    name,
+                    format!(
+                        "a second usage plan is named `{}` or has id `{id}`",
+                        name.value
+                    ),
+                );
+                continue;
+            }
+            let mut api_stages = Vec::new();
+            for s in &p.api_stages {
+                let (Some(api), Some(stage)) = (&s.api, &s.stage) else {
+                    if s.api.is_none() {
+                        self.missing(s, "api");
+                    }
+                    if s.stage.is_none() {
+                        self.missing(s, "stage");
+                    }
+                    continue;
+                };
+                let Some(a) = apis
+                    .iter()
+                    .find(|a| a.name == api.value || a.id == api.value)
+                else {
+                    self.error(api, format!("no API is named `{}`", api.value));
+                    continue;
+                };
+                if !a.stages.iter().any(|st| st.name == stage.value) {
+                    self.error(
+                        stage,
+                        format!("API `{}` has no stage `{}`", a.name, stage.value),
+                    );
+                    continue;
+                }
+                let mut throttle = IndexMap::new();
+                for (mk, t) in &s.throttle {
+                    if !valid_method_key(&mk.value) || mk.value == "*/*" {
+                        self.error(mk, "expected `{resource path}/{METHOD}`, e.g. `/pets/GET`");
+                        continue;
+                    }
+                    if let Some(t) = self.throttle(t, None) {
+                        throttle.insert(mk.value.clone(), t);
+                    }
+                }
+                api_stages.push(ApiStage {
+                    api_id: a.id.clone(),
+                    stage: stage.value.clone(),
+                    throttle,
+                });
+            }
+            let throttle = p.throttle.as_ref().and_then(|t| self.throttle(t, None));
+            let quota = p.quota.as_ref().and_then(|q| {
+                let Some(limit) = &q.limit else {
+                    self.missing(q, "limit");
+                    return None;
+                };
+                let Some(period) = &q.period else {
+                    self.missing(q, "period");
+                    return None;
+                };
+                let Some(kind) = QuotaPeriod::parse(&period.value) else {
+                    self.error(period, "expected DAY, WEEK or MONTH");
+                    return None;
+                };
+                let quota = Quota {
+                    limit: limit.value,
+                    period: kind,
+                    offset: q
+                        .offset
+                        .as_ref()
+                        .map_or(0, |o| o.value.min(u32::MAX as u64) as u32),
+                };
+                match quota.check() {
+                    Ok(()) => Some(quota),
+                    Err(e) => {
+                        self.error(q, e);
+                        None
+                    }
+                }
+            });
+            let mut key_ids = Vec::new();
+            for k in &p.api_keys {
+                let Some(key) = keys.iter().find(|x| x.name == k.value || x.id == k.value) else {
+                    self.error(k, format!("no API key is named `{}`", k.value));
+                    continue;
+                };
+                for s in &api_stages {
+                    let r = (key.id.clone(), s.api_id.clone(), s.stage.clone());
+                    if let Some(other) = reach.insert(r, name.value.clone()) {
+                        self.error(
+                            k,
+                            format!(
+                                "API key `{}` is in usage plan `{other}` for the same API stage `{}:{}`; a key may reach a stage through one plan only",
+                                key.name, s.api_id, s.stage
+                            ),
+                        );
+                    }
+                }
+                key_ids.push(key.id.clone());
+            }
+            out.push(UsagePlan {
+                id,
+                name: name.value.clone(),
+                api_stages,
+                throttle,
+                quota,
+                key_ids,
+            });
+        }
+        out
     }
 
     fn api(&mut self, a: &Spanned<ApiConfig>, _default_payload: u64) -> Option<Api> {
@@ -679,6 +959,17 @@ impl Validator<'_> {
         let name = name.or_else(|| imported.as_ref().map(|i| i.name.clone()));
         let id = id.or_else(|| name.as_deref().map(derive_id));
         let (name, protocol, id) = (name?, protocol?, id?);
+        let api_key_source = a
+            .api_key_source
+            .as_ref()
+            .and_then(|k| match k.value.as_str() {
+                "HEADER" => Some(ApiKeySource::Header),
+                "AUTHORIZER" => Some(ApiKeySource::Authorizer),
+                _ => {
+                    self.error(k, "expected HEADER or AUTHORIZER");
+                    None
+                }
+            });
         let mut definition = match imported {
             // The file's own routes, models, validators and gateway responses add to the
             // document's; its CORS and payload limit override the document's.
@@ -736,6 +1027,9 @@ impl Validator<'_> {
                 r.request_validator = None;
             }
         }
+        if let Some(k) = api_key_source {
+            definition.api_key_source = k;
+        }
         let definition = Arc::new(definition);
         let stages = a
             .stages
@@ -748,6 +1042,7 @@ impl Validator<'_> {
                 deployment: definition.clone(),
                 deployment_id: None,
                 canary: None,
+                method_throttles: self.method_throttles(&st.method_settings, ACCOUNT_THROTTLE),
             })
             .collect();
         Some(Api {
@@ -923,6 +1218,7 @@ impl Validator<'_> {
                 .iter()
                 .map(|(ct, m)| (ct.value.to_ascii_lowercase(), m.value.clone()))
                 .collect(),
+            api_key_required: rc.api_key_required,
             ..Route::new(parsed.clone(), integration)
         })
     }
@@ -1337,6 +1633,23 @@ impl Validator<'_> {
             base_path_mappings: mappings,
         })
     }
+}
+
+/// A method settings key: `*/*`, or a resource path and a method (`/pets/{petId}/GET`,
+/// `/pets/*`).
+pub fn valid_method_key(key: &str) -> bool {
+    if key == "*/*" {
+        return true;
+    }
+    let Some((path, method)) = key.rsplit_once('/') else {
+        return false;
+    };
+    path.starts_with('/')
+        && (method == "*"
+            || matches!(
+                method,
+                "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS" | "ANY"
+            ))
 }
 
 /// An API id derived from its name: lower-case letters and digits, as AWS's ids are.

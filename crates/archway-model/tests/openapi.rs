@@ -1164,11 +1164,10 @@ paths:
     assert_eq!(
         gate(def),
         [
-            ("GET /keyed".to_string(), ApiKeyRequired),
+            // API keys are enforced, so only the authorizers are listed.
             ("GET /signed".to_string(), IamAuthorization),
             ("GET /iam".to_string(), IamAuthorization),
             ("GET /both".to_string(), LambdaAuthorizer),
-            ("GET /both".to_string(), ApiKeyRequired),
         ]
     );
     assert_round_trip("secure.yaml", &api, ExportFormat::Oas30);

@@ -169,6 +169,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     eprintln!("archway: draining");
     server.shutdown();
+    // The usage counted since the last periodic flush (every request has finished).
+    control.flush_usage();
     eprintln!("archway: stopped");
     Ok(())
 }

@@ -8,6 +8,7 @@
 //! once the change is durable and served.
 
 pub mod auth;
+mod usage;
 mod v2;
 
 use crate::apply::{CreateDeployment, CreateRestApi, CreateStage, Edit, PutMode};
@@ -110,6 +111,7 @@ pub fn router(control: Arc<ControlPlane>, credentials: Credentials) -> Router {
                 .delete(delete_gateway_response),
         )
         .merge(v2::routes())
+        .merge(usage::routes())
         .fallback(unknown_operation)
         .method_not_allowed_fallback(unknown_operation)
         .with_state(st.clone());

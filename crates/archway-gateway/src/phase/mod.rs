@@ -5,4 +5,5 @@ pub mod cors;
 pub mod payload;
 pub mod route;
 pub mod stage;
+pub mod usage;
 pub mod validate;

@@ -52,7 +52,6 @@ pub const NOT_ENFORCED: &[Feature] = &[
     Feature::CognitoAuthorizer,
     Feature::JwtAuthorizer,
     Feature::IamAuthorization,
-    Feature::ApiKeyRequired,
     Feature::ResourcePolicy,
     Feature::AwsIntegration,
     Feature::VpcLink,
