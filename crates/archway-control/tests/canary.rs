@@ -4,7 +4,7 @@
 
 mod common;
 
-use archway_model::{AccessLogDestination, Model};
+use archway_model::{AccessLogDestination, Model, Settings, Throttle};
 use common::{mock_api, Harness};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -70,6 +70,15 @@ fn log_lines(path: &std::path::Path) -> Vec<Value> {
 async fn canary_takes_its_share_with_overrides_and_promotes() {
     let h = Harness::start_with(|dir| Model {
         access_log: Some(AccessLogDestination::File(dir.join("access.log"))),
+        // 20,000 requests as fast as the test can send them: above AWS's default account
+        // throttle (10,000 requests/s), which is not what this test measures.
+        settings: Settings {
+            account_throttle: Throttle {
+                rate_limit: 1e9,
+                burst_limit: 1_000_000_000,
+            },
+            ..Settings::default()
+        },
         ..Model::default()
     })
     .await;
