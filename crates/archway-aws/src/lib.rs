@@ -4,6 +4,8 @@
 //! - **SigV4** ([`sigv4`]): verifying AWS Signature Version 4 on incoming requests (header and
 //!   presigned query forms) for `AWS_IAM` authorization, and signing outgoing requests (tests,
 //!   the remote Lambda `Invoke` client).
+//! - The shared credentials file format ([`credentials_file`]), for the admin key file and the
+//!   remote Lambda client.
 //! - Later: ARNs, and IAM policy evaluation for resource policies and authorizer output.
 //!
 //! Must never:
@@ -17,4 +19,5 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod credentials_file;
 pub mod sigv4;

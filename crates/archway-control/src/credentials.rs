@@ -39,22 +39,7 @@ pub fn read(data_dir: &Path) -> std::io::Result<Option<Credentials>> {
 }
 
 fn parse(text: &str) -> Option<Credentials> {
-    let mut id = None;
-    let mut secret = None;
-    for line in text.lines() {
-        let Some((k, v)) = line.split_once('=') else {
-            continue;
-        };
-        match k.trim() {
-            "aws_access_key_id" => id = Some(v.trim().to_string()),
-            "aws_secret_access_key" => secret = Some(v.trim().to_string()),
-            _ => {}
-        }
-    }
-    match (id, secret) {
-        (Some(i), Some(s)) if !i.is_empty() && !s.is_empty() => Some(Credentials::new(i, s)),
-        _ => None,
-    }
+    archway_aws::credentials_file::profile(text, "default")
 }
 
 /// The key from the environment, if both variables are set.

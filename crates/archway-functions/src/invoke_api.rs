@@ -11,9 +11,6 @@ use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
-use std::convert::Infallible;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
@@ -24,18 +21,11 @@ pub type Lookup = Arc<dyn CredentialLookup + Send + Sync>;
 
 /// Serves the Invoke API on `listener` until the task is dropped.
 pub async fn serve(listener: TcpListener, functions: Arc<Functions>, credentials: Lookup) {
-    while let Ok((stream, _)) = listener.accept().await {
+    crate::serve_http1(listener, move |req| {
         let (f, c) = (functions.clone(), credentials.clone());
-        tokio::spawn(async move {
-            let svc = service_fn(move |req| {
-                let (f, c) = (f.clone(), c.clone());
-                async move { Ok::<_, Infallible>(handle(req, f, &*c).await) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), svc)
-                .await;
-        });
-    }
+        async move { handle(req, f, &*c).await }
+    })
+    .await
 }
 
 fn error(status: u16, kind: &str, message: &str) -> Response<Full<Bytes>> {

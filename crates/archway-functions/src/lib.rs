@@ -266,6 +266,27 @@ impl Drop for Functions {
     }
 }
 
+/// Serves HTTP/1.1 on `listener` (the Runtime API and the Invoke API, both loopback control
+/// channels), answering each request with `handle`, until the task is dropped.
+pub(crate) async fn serve_http1<F, Fut>(listener: tokio::net::TcpListener, handle: F)
+where
+    F: Fn(http::Request<hyper::body::Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = http::Response<http_body_util::Full<Bytes>>> + Send + 'static,
+{
+    while let Ok((stream, _)) = listener.accept().await {
+        let handle = handle.clone();
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |req| {
+                let fut = handle(req);
+                async move { Ok::<_, std::convert::Infallible>(fut.await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                .await;
+        });
+    }
+}
+
 /// An X-Ray trace header for an invocation that came without one.
 fn new_trace_id() -> String {
     let secs = std::time::SystemTime::now()

@@ -3,7 +3,8 @@
 //!
 //! Credentials come from the standard places, in the standard order: `AWS_ACCESS_KEY_ID`,
 //! `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`; else the profile named in the config, or
-//! `AWS_PROFILE`, or `default`, of the shared credentials file (`AWS_SHARED_CREDENTIALS_FILE`,
+//! `AWS_PROFILE`, or `default`, of the shared credentials file (parsed by
+//! `archway_aws::credentials_file`) (`AWS_SHARED_CREDENTIALS_FILE`,
 //! default `~/.aws/credentials`). The AWS SDK's credential chain (aws-config) would bring the
 //! whole SDK runtime for what is, for Archway, an environment lookup and a small INI file; so
 //! this reads them itself. SSO, web identity and instance roles are not supported.
@@ -16,7 +17,6 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -161,62 +161,10 @@ pub fn credentials(profile: Option<&str>) -> Result<Credentials, String> {
             file.display()
         )
     })?;
-    let profiles = parse_ini(&text);
-    let p = profiles
-        .get(&name)
-        .ok_or_else(|| format!("no profile `{name}` in {}", file.display()))?;
-    match (p.get("aws_access_key_id"), p.get("aws_secret_access_key")) {
-        (Some(id), Some(secret)) => {
-            let c = Credentials::new(id.clone(), secret.clone());
-            Ok(match p.get("aws_session_token") {
-                Some(t) => c.with_session_token(t.clone()),
-                None => c,
-            })
-        }
-        _ => Err(format!(
-            "profile `{name}` in {} has no aws_access_key_id and aws_secret_access_key",
+    archway_aws::credentials_file::profile(&text, &name).ok_or_else(|| {
+        format!(
+            "no profile `{name}` with aws_access_key_id and aws_secret_access_key in {}",
             file.display()
-        )),
-    }
-}
-
-/// `[section]` → key → value, as the AWS credentials file writes them.
-fn parse_ini(text: &str) -> HashMap<String, HashMap<String, String>> {
-    let mut out: HashMap<String, HashMap<String, String>> = HashMap::new();
-    let mut section: Option<String> = None;
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
-            continue;
-        }
-        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            let name = name.trim();
-            let name = name.strip_prefix("profile ").unwrap_or(name).trim();
-            section = Some(name.to_string());
-            out.entry(name.to_string()).or_default();
-            continue;
-        }
-        if let (Some(s), Some((k, v))) = (&section, line.split_once('=')) {
-            out.entry(s.clone())
-                .or_default()
-                .insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_credentials_file_is_read_as_aws_writes_it() {
-        let p = parse_ini(
-            "[default]\naws_access_key_id = AKIADEFAULT\naws_secret_access_key=s1\n\n# c\n[profile other]\nAWS_ACCESS_KEY_ID=AKIAOTHER\naws_secret_access_key = s2\naws_session_token = tok\n",
-        );
-        assert_eq!(p["default"]["aws_access_key_id"], "AKIADEFAULT");
-        assert_eq!(p["default"]["aws_secret_access_key"], "s1");
-        assert_eq!(p["other"]["aws_access_key_id"], "AKIAOTHER");
-        assert_eq!(p["other"]["aws_session_token"], "tok");
-    }
+        )
+    })
 }

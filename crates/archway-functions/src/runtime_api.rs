@@ -9,9 +9,6 @@ use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
-use std::convert::Infallible;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -22,18 +19,11 @@ const MAX_RESPONSE: usize = 6 * 1024 * 1024;
 const PREFIX: &str = "/2018-06-01/runtime/";
 
 pub(crate) async fn serve(listener: TcpListener, pool: Arc<Pool>, worker: Arc<Worker>) {
-    while let Ok((stream, _)) = listener.accept().await {
+    crate::serve_http1(listener, move |req| {
         let (pool, worker) = (pool.clone(), worker.clone());
-        tokio::spawn(async move {
-            let svc = service_fn(move |req| {
-                let (pool, worker) = (pool.clone(), worker.clone());
-                async move { Ok::<_, Infallible>(handle(req, &pool, &worker).await) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), svc)
-                .await;
-        });
-    }
+        async move { handle(req, &pool, &worker).await }
+    })
+    .await
 }
 
 fn reply(status: StatusCode, body: &str) -> Response<Full<Bytes>> {

@@ -223,7 +223,8 @@ pub fn query_param<'a>(query: Option<&'a str>, name: &str) -> Option<Cow<'a, str
     None
 }
 
-fn decode_query(s: &str) -> Cow<'_, str> {
+/// A query string name or value, decoded as API Gateway does (`+` is a space).
+pub fn decode_query(s: &str) -> Cow<'_, str> {
     if !s.contains(['%', '+']) {
         return Cow::Borrowed(s);
     }

@@ -653,10 +653,7 @@ fn compile_lambda(
             format!("`{}` does not name a Lambda function", uri.source)
         }
     })?;
-    let arn = match rendered.split_once(":lambda:path/2015-03-31/functions/") {
-        Some((_, rest)) => rest.strip_suffix("/invocations").unwrap_or(rest),
-        None => rendered.as_str(),
-    };
+    let arn = archway_model::lambda_invoked_arn(&rendered).unwrap_or(&rendered);
     let remote = !functions.iter().any(|f| f.name == name);
     let payload = match (protocol, i.payload_format_version.as_deref()) {
         (Protocol::Http, Some("1.0")) | (Protocol::Rest, _) => PayloadFormat::V1,

@@ -79,15 +79,22 @@ pub struct Function {
     pub warm_minimum: u32,
 }
 
-/// The function ARN in a Lambda integration URI, without its qualifier.
-pub fn lambda_function_arn(uri: &str) -> Option<&str> {
+/// The function ARN (with its qualifier, if any) that a Lambda integration URI invokes: the
+/// URI is either `arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/FUNCTION_ARN/invocations`
+/// or the function ARN itself (`arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`).
+pub fn lambda_invoked_arn(uri: &str) -> Option<&str> {
     let arn = match uri.split_once(":lambda:path/") {
         Some((prefix, path)) if prefix.starts_with("arn:") => path
             .strip_prefix("2015-03-31/functions/")?
             .strip_suffix("/invocations")?,
         _ => uri,
     };
-    lambda_function_name(arn)?;
+    lambda_arn_name(arn).map(|_| arn)
+}
+
+/// The function ARN in a Lambda integration URI, without its qualifier.
+pub fn lambda_function_arn(uri: &str) -> Option<&str> {
+    let arn = lambda_invoked_arn(uri)?;
     // arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
     match arn.match_indices(':').nth(6) {
         Some((i, _)) => Some(&arn[..i]),
@@ -100,16 +107,13 @@ pub fn lambda_region(function_arn: &str) -> Option<&str> {
     function_arn.split(':').nth(3).filter(|r| !r.is_empty())
 }
 
-/// The function name in a Lambda integration URI: either
-/// `arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/FUNCTION_ARN/invocations` or the
-/// function ARN itself (`arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`).
+/// The function name in a Lambda integration URI (see [`lambda_invoked_arn`]).
 pub fn lambda_function_name(uri: &str) -> Option<&str> {
-    let arn = match uri.split_once(":lambda:path/") {
-        Some((prefix, path)) if prefix.starts_with("arn:") => path
-            .strip_prefix("2015-03-31/functions/")?
-            .strip_suffix("/invocations")?,
-        _ => uri,
-    };
+    lambda_arn_name(lambda_invoked_arn(uri)?)
+}
+
+/// The name in a function ARN, if it is one.
+fn lambda_arn_name(arn: &str) -> Option<&str> {
     let rest = arn.strip_prefix("arn:")?;
     let mut parts = rest.splitn(6, ':');
     let (_partition, service, _region, _account, kind) = (

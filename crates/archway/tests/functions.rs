@@ -65,6 +65,25 @@ fn spawn(dir: &Path, extra: &[&str], env: &[(&str, Option<&str>)]) -> Process {
     Process::spawn_with_env(BIN, &refs, env)
 }
 
+/// A REST API whose one route `GET /{route}` (stage `prod`) is an AWS_PROXY integration of
+/// the function `name`, run by the stdlib runtime with `handler` and `extra` settings.
+fn one_route_api(route: &str, name: &str, handler: &str, extra: &str) -> String {
+    format!(
+        r#"apis:
+  - name: api
+    protocol: REST
+    stages:
+      prod: {{}}
+    routes:
+      GET /{route}:
+        integration: {{ type: AWS_PROXY, uri: "{uri}" }}
+functions:
+{f}"#,
+        uri = lambda_uri(name),
+        f = stdlib_function(name, handler, extra),
+    )
+}
+
 fn keys(v: &Value) -> BTreeSet<String> {
     v.as_object()
         .map(|o| o.keys().cloned().collect())
@@ -363,23 +382,11 @@ functions:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrency_is_bounded_and_overflow_is_throttled() {
     let dir = tempfile::tempdir().unwrap();
-    let yaml = format!(
-        r#"apis:
-  - name: api
-    protocol: REST
-    stages:
-      prod: {{}}
-    routes:
-      GET /slow:
-        integration: {{ type: AWS_PROXY, uri: "{uri}" }}
-functions:
-{f}"#,
-        uri = lambda_uri("slow"),
-        f = stdlib_function(
-            "slow",
-            "slow",
-            "    maxConcurrency: 1\n    warmMinimum: 1\n    environment:\n      SLEEP: \"0.4\"\n"
-        ),
+    let yaml = one_route_api(
+        "slow",
+        "slow",
+        "slow",
+        "    maxConcurrency: 1\n    warmMinimum: 1\n    environment:\n      SLEEP: \"0.4\"\n",
     );
     let p = start(dir.path(), &yaml);
     // Let the warm worker come up.
@@ -902,20 +909,7 @@ functions:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_init_error_is_reported_and_answered_502_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    let yaml = format!(
-        r#"apis:
-  - name: api
-    protocol: REST
-    stages:
-      prod: {{}}
-    routes:
-      GET /broken:
-        integration: {{ type: AWS_PROXY, uri: "{uri}" }}
-functions:
-{f}"#,
-        uri = lambda_uri("broken"),
-        f = stdlib_function("broken", "no_such_handler", "    timeout: 30\n"),
-    );
+    let yaml = one_route_api("broken", "broken", "no_such_handler", "    timeout: 30\n");
     let p = start(dir.path(), &yaml);
     let started = std::time::Instant::now();
     let r = get(&client(), &p.url("/prod/broken")).await;

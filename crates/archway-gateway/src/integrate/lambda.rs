@@ -17,7 +17,7 @@
 //!   504 `Endpoint request timed out`; a function at its concurrency with a full queue 429.
 
 use crate::body::Body;
-use crate::context::RequestContext;
+use crate::context::{decode_query, RequestContext};
 use crate::error::GatewayError;
 use crate::snapshot::{CompiledIntegration, PayloadFormat};
 use archway_functions::{Functions, InvokeError};
@@ -209,23 +209,16 @@ fn opt_map(m: Map<String, Value>) -> Value {
     }
 }
 
-/// `(name, value)` pairs of a raw query string, decoded as API Gateway does (`+` is a space).
+/// `(name, value)` pairs of a raw query string, decoded.
 fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
     let Some(q) = query else { return Vec::new() };
     q.split('&')
         .filter(|p| !p.is_empty())
         .map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(k), decode(v))
+            (decode_query(k).into_owned(), decode_query(v).into_owned())
         })
         .collect()
-}
-
-fn decode(s: &str) -> String {
-    let s = s.replace('+', " ");
-    percent_encoding::percent_decode_str(&s)
-        .decode_utf8_lossy()
-        .into_owned()
 }
 
 fn header_text(v: &HeaderValue) -> String {
@@ -315,6 +308,28 @@ fn media_type_matches(pattern: &str, content_type: &str) -> bool {
     (pt == "*" || pt.eq_ignore_ascii_case(ct_t)) && (ps == "*" || ps.eq_ignore_ascii_case(ct_s))
 }
 
+/// The `requestContext` fields both payload formats carry.
+fn request_context(ctx: &RequestContext, account: &str) -> Map<String, Value> {
+    let stage = ctx.stage.as_deref();
+    let mut rc = Map::new();
+    rc.insert("accountId".into(), account.into());
+    rc.insert(
+        "apiId".into(),
+        stage.map_or("", |s| &s.api_id).to_string().into(),
+    );
+    rc.insert(
+        "stage".into(),
+        stage.map_or("", |s| &s.name).to_string().into(),
+    );
+    rc.insert("requestId".into(), ctx.request_id.as_str().into());
+    rc.insert("domainName".into(), ctx.domain_name.clone().into());
+    rc.insert(
+        "domainPrefix".into(),
+        domain_prefix(&ctx.domain_name).to_string().into(),
+    );
+    rc
+}
+
 fn domain_prefix(domain: &str) -> &str {
     domain.split('.').next().unwrap_or(domain)
 }
@@ -380,7 +395,6 @@ pub fn event_v1(
             a.push(Value::String(v));
         }
     }
-    let stage = ctx.stage.as_deref();
     let resource = ctx.route().map_or("/", |r| &r.resource_path).to_string();
     let resource = if resource == "$default" {
         ctx.decoded_path()
@@ -389,28 +403,13 @@ pub fn event_v1(
     };
     let (body, b64) = event_body(ctx, parts, body);
 
-    let mut rc = Map::new();
-    rc.insert("accountId".into(), account.into());
-    rc.insert(
-        "apiId".into(),
-        stage.map_or("", |s| &s.api_id).to_string().into(),
-    );
+    let mut rc = request_context(ctx, account);
     rc.insert("resourceId".into(), resource_id(&resource).into());
     rc.insert("resourcePath".into(), resource.clone().into());
-    rc.insert(
-        "stage".into(),
-        stage.map_or("", |s| &s.name).to_string().into(),
-    );
-    rc.insert("requestId".into(), ctx.request_id.as_str().into());
     rc.insert("extendedRequestId".into(), ctx.request_id.as_str().into());
     rc.insert("httpMethod".into(), parts.method.as_str().into());
     rc.insert("path".into(), parts.uri.path().into());
     rc.insert("protocol".into(), ctx.protocol().into());
-    rc.insert("domainName".into(), ctx.domain_name.clone().into());
-    rc.insert(
-        "domainPrefix".into(),
-        domain_prefix(&ctx.domain_name).to_string().into(),
-    );
     rc.insert("requestTime".into(), ctx.request_time_clf().into());
     rc.insert(
         "requestTimeEpoch".into(),
@@ -489,7 +488,6 @@ pub fn event_v2(
             }
         }
     }
-    let stage = ctx.stage.as_deref();
     let route_key = ctx.route_key().to_string();
     let (body, b64) = event_body(ctx, parts, body);
 
@@ -505,24 +503,9 @@ pub fn event_v2(
             .map_or(String::new(), header_text)
             .into(),
     );
-    let mut rc = Map::new();
-    rc.insert("accountId".into(), account.into());
-    rc.insert(
-        "apiId".into(),
-        stage.map_or("", |s| &s.api_id).to_string().into(),
-    );
-    rc.insert("domainName".into(), ctx.domain_name.clone().into());
-    rc.insert(
-        "domainPrefix".into(),
-        domain_prefix(&ctx.domain_name).to_string().into(),
-    );
+    let mut rc = request_context(ctx, account);
     rc.insert("http".into(), Value::Object(http));
-    rc.insert("requestId".into(), ctx.request_id.as_str().into());
     rc.insert("routeKey".into(), route_key.clone().into());
-    rc.insert(
-        "stage".into(),
-        stage.map_or("", |s| &s.name).to_string().into(),
-    );
     rc.insert("time".into(), ctx.request_time_clf().into());
     rc.insert(
         "timeEpoch".into(),
