@@ -21,6 +21,8 @@ pub enum Body {
     Incoming(Incoming),
     /// A response body read from a pooled HTTP/1.1 upstream connection.
     Upstream(crate::upstream::h1::H1Body),
+    /// A request body read from a client connection served by [`crate::http1`].
+    Client(crate::http1::ClientBody),
 }
 
 impl Body {
@@ -53,6 +55,7 @@ impl http_body::Body for Body {
             Body::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
             Body::Incoming(i) => Pin::new(i).poll_frame(cx).map_err(Into::into),
             Body::Upstream(u) => Pin::new(u).poll_frame(cx),
+            Body::Client(c) => Pin::new(c).poll_frame(cx),
         }
     }
 
@@ -62,6 +65,7 @@ impl http_body::Body for Body {
             Body::Full(b) => b.is_none(),
             Body::Incoming(i) => i.is_end_stream(),
             Body::Upstream(u) => u.is_end_stream(),
+            Body::Client(c) => c.is_end_stream(),
         }
     }
 
@@ -71,6 +75,7 @@ impl http_body::Body for Body {
             Body::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
             Body::Incoming(i) => i.size_hint(),
             Body::Upstream(u) => u.size_hint(),
+            Body::Client(c) => c.size_hint(),
         }
     }
 }

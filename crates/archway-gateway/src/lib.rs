@@ -14,6 +14,7 @@ pub mod context;
 pub mod error;
 mod framing;
 pub mod headers;
+pub mod http1;
 mod idle;
 pub mod integrate;
 pub mod path;

@@ -1,7 +1,7 @@
 //! The request pipeline: the one place that says in which order the phases run.
 //!
 //! ```text
-//!  accept (server.rs)
+//!  accept (server.rs), read the head (http1.rs inline, or hyper)
 //!    │
 //!    ▼
 //!  limits ─────────── request line ≤ maxRequestLineBytes (414), each header ≤ maxHeaderBytes (431),
@@ -59,7 +59,6 @@ use crate::snapshot::Snapshot;
 use crate::Gateway;
 use archway_model::{GatewayResponseType, IntegrationType, Protocol, Settings};
 use http::{HeaderName, HeaderValue, Request, Response};
-use hyper::body::Incoming;
 use std::sync::Arc;
 
 static X_AMZN_REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
@@ -70,7 +69,7 @@ pub async fn handle(
     gw: &Gateway,
     conn: ConnInfo,
     forwarded: Arc<Forwarded>,
-    req: Request<Incoming>,
+    req: Request<Body>,
 ) -> Response<LoggedBody> {
     // The snapshot this request runs on from start to finish, whatever reloads happen.
     let snapshot = gw.snapshot();
@@ -103,7 +102,7 @@ async fn run(
     gw: &Gateway,
     snapshot: &Snapshot,
     ctx: &mut RequestContext,
-    req: Request<Incoming>,
+    req: Request<Body>,
 ) -> Result<Response<Body>, GatewayError> {
     let (parts, body) = req.into_parts();
     check_limits(&parts, &snapshot.settings)?;

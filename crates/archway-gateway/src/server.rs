@@ -3,32 +3,38 @@
 //! Runtime shape (DESIGN.md §6): one single-threaded tokio runtime per worker thread, each
 //! accepting on the same listening sockets and serving its connections start to finish; the
 //! snapshot, upstream pool and access log are shared. Connections speak HTTP/1.1 or HTTP/2
-//! (h2c by prior knowledge on plain listeners, ALPN on TLS).
+//! (h2c by prior knowledge on plain listeners, ALPN on TLS). HTTP/1.1 is served inline by
+//! [`crate::http1`], which hands a connection to hyper's server for anything else
+//! (`docs/http1-server.md`).
 //!
 //! Shutdown: listeners close, idle connections close, in-flight requests finish (HTTP/2 gets
 //! GOAWAY), bounded by the drain timeout. Each worker's event loop keeps running until every
 //! worker has drained, because the pooled upstream connections a worker opened may be carrying
 //! another worker's last requests. See `docs/lifecycle.md`.
 
+use crate::body::Body;
 use crate::context::{AmbiguousFraming, ConnInfo};
 use crate::framing::{FramingWatch, Verdicts};
 use crate::headers::Forwarded;
+use crate::http1;
 use crate::idle::IdleIo;
 use crate::tls::CertStore;
 use crate::{pipeline, Gateway};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use std::convert::Infallible;
 use std::io;
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
@@ -172,6 +178,15 @@ async fn worker(
         .keep_alive_interval(Some(Duration::from_secs(30)));
     let builder = Arc::new(builder);
     let graceful = GracefulShutdown::new();
+    // HTTP/1.1 connections served by `http1` end at this signal; each connection task holds a
+    // `done` sender, so that the receiver sees the last one end.
+    let stop = CancellationToken::new();
+    let (done, mut all_done) = tokio::sync::mpsc::channel::<()>(1);
+    let limits = http1::Limits {
+        header_read_timeout: opts.header_read_timeout,
+        idle_timeout: opts.idle_timeout,
+        max_head_bytes: opts.max_head_bytes,
+    };
 
     loop {
         let accepted = tokio::select! {
@@ -196,58 +211,108 @@ async fn worker(
         };
         let _ = stream.set_nodelay(true);
         let local = stream.local_addr().unwrap_or(opts.listen);
-        let conn_info = ConnInfo {
-            peer,
-            local,
-            tls: is_tls,
+        let conn = Connection {
+            gw: gw.clone(),
+            info: ConnInfo {
+                peer,
+                local,
+                tls: is_tls,
+            },
+            builder: builder.clone(),
+            watcher: graceful.watcher(),
+            stop: stop.clone(),
+            limits,
+            _done: done.clone(),
         };
-        let svc_gw = gw.clone();
-        let forwarded = Arc::new(Forwarded::new(&conn_info));
-        let verdicts = Arc::new(Verdicts::default());
-        let svc_verdicts = verdicts.clone();
-        let svc = service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
-            if svc_verdicts.next_is_ambiguous() {
-                req.extensions_mut().insert(AmbiguousFraming);
-            }
-            let gw = svc_gw.clone();
-            let forwarded = forwarded.clone();
-            async move { Ok::<_, Infallible>(pipeline::handle(&gw, conn_info, forwarded, req).await) }
-        });
-        let builder = builder.clone();
         if is_tls {
             let Some((_, acceptor)) = &tls else { continue };
             let acceptor = acceptor.clone();
-            let watcher = graceful.watcher();
             let handshake_timeout = opts.header_read_timeout;
-            let idle = opts.idle_timeout;
             tokio::spawn(async move {
                 let tls_stream =
                     match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
                         Ok(Ok(s)) => s,
                         _ => return,
                     };
-                let io = TokioIo::new(FramingWatch::new(tls_stream, verdicts));
-                let conn = builder.serve_connection(IdleIo::new(io, idle), svc);
-                let _ = watcher.watch(conn.into_owned()).await;
+                if tls_stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+                    conn.hyper(tls_stream).await;
+                } else {
+                    conn.serve(tls_stream).await;
+                }
             });
         } else {
-            let io = IdleIo::new(
-                TokioIo::new(FramingWatch::new(stream, verdicts)),
-                opts.idle_timeout,
-            );
-            let conn = builder.serve_connection(io, svc).into_owned();
-            let fut = graceful.watch(conn);
-            tokio::spawn(async move {
-                let _ = fut.await;
-            });
+            tokio::spawn(conn.serve(stream));
         }
     }
     drop(plain);
     drop(tls);
+    stop.cancel();
+    drop(done);
     tokio::select! {
-        _ = graceful.shutdown() => {}
+        _ = async { tokio::join!(graceful.shutdown(), all_done.recv()) } => {}
         _ = tokio::time::sleep(opts.drain_timeout) => {
             tracing::warn!("drain timeout reached with connections still open");
         }
+    }
+}
+
+/// One accepted client connection and what serving it needs.
+struct Connection {
+    gw: Arc<Gateway>,
+    info: ConnInfo,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    watcher: Watcher,
+    stop: CancellationToken,
+    limits: http1::Limits,
+    /// Dropped when the connection ends (see `worker`).
+    _done: tokio::sync::mpsc::Sender<()>,
+}
+
+impl Connection {
+    /// HTTP/1.1 inline (`http1`), until the connection needs hyper.
+    async fn serve<S>(self, io: S)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let forwarded = Arc::new(Forwarded::new(&self.info));
+        let exit = http1::serve(
+            io,
+            &self.gw,
+            self.info,
+            forwarded,
+            self.limits,
+            self.stop.clone(),
+        )
+        .await;
+        if let http1::Exit::Handoff(io, read) = exit {
+            self.hyper(http1::Prefixed::new(read, io)).await;
+        }
+    }
+
+    /// hyper's HTTP/1 and HTTP/2 server for the rest of the connection.
+    async fn hyper<S>(self, io: S)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let forwarded = Arc::new(Forwarded::new(&self.info));
+        let verdicts = Arc::new(Verdicts::default());
+        let svc_verdicts = verdicts.clone();
+        let gw = self.gw.clone();
+        let info = self.info;
+        let svc = service_fn(move |req: http::Request<hyper::body::Incoming>| {
+            let mut req = req.map(Body::Incoming);
+            if svc_verdicts.next_is_ambiguous() {
+                req.extensions_mut().insert(AmbiguousFraming);
+            }
+            let gw = gw.clone();
+            let forwarded = forwarded.clone();
+            async move { Ok::<_, Infallible>(pipeline::handle(&gw, info, forwarded, req).await) }
+        });
+        let io = IdleIo::new(
+            TokioIo::new(FramingWatch::new(io, verdicts)),
+            self.limits.idle_timeout,
+        );
+        let conn = self.builder.serve_connection(io, svc).into_owned();
+        let _ = self.watcher.watch(conn).await;
     }
 }

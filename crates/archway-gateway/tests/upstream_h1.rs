@@ -357,7 +357,7 @@ async fn a_pooled_connection_found_closed_is_retried_on_a_new_one() {
     let r = c.get("/prod/b").await;
     assert_eq!(r.status, 200, "retried: {}", r.text());
     assert_eq!(r.text(), "conn1");
-    // A request with a streamed body cannot be sent again: the failure is reported.
+    // A POST is not sent again (it is not idempotent): the failure is reported.
     let r = c
         .send(
             Request::post("/prod/c")

@@ -22,7 +22,10 @@ use crate::snapshot::{CompiledIntegration, CompiledRoute, PathPart, UpstreamTarg
 use crate::upstream::Upstream;
 use ::http::Response;
 use archway_model::{GatewayResponseType, IntegrationType};
-use std::time::Instant;
+use std::future::{poll_fn, Future};
+use std::pin::pin;
+use std::task::Poll;
+use tokio::time::Instant;
 
 /// What a route needs of the request body: its integration's needs, and the body validation.
 pub fn body_need(route: &CompiledRoute) -> Need {
@@ -86,16 +89,23 @@ pub async fn send(
     ctx: &RequestContext,
     req: ::http::Request<Body>,
 ) -> Result<Response<Body>, GatewayError> {
+    // Not `tokio::time::timeout(d, fut)`: that moves the (large) request future into its own, and
+    // reads the clock once more than this.
     let started = Instant::now();
-    let result =
-        tokio::time::timeout(integration.timeout, upstream.send(integration.client, req)).await;
+    let mut sent = pin!(upstream.send(integration.client, req));
+    let mut timer = pin!(tokio::time::sleep_until(started + integration.timeout));
+    let result = poll_fn(|cx| match sent.as_mut().poll(cx) {
+        Poll::Ready(r) => Poll::Ready(Some(r)),
+        Poll::Pending => timer.as_mut().poll(cx).map(|()| None),
+    })
+    .await;
     ctx.integration_latency.set(Some(started.elapsed()));
     match result {
-        Ok(Ok(resp)) => Ok(resp),
-        Ok(Err(e)) => {
+        Some(Ok(resp)) => Ok(resp),
+        Some(Err(e)) => {
             tracing::warn!(request_id = ctx.request_id.as_str(), error = %e, source = ?e.source(), "integration failed");
             Err(GatewayError::new(GatewayResponseType::IntegrationFailure))
         }
-        Err(_) => Err(GatewayError::new(GatewayResponseType::IntegrationTimeout)),
+        None => Err(GatewayError::new(GatewayResponseType::IntegrationTimeout)),
     }
 }

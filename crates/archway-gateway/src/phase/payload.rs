@@ -12,7 +12,6 @@ use archway_model::GatewayResponseType;
 use bytes::Bytes;
 use http_body::Body as _;
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
 
 /// Whether the integration needs the body in hand (templates, events) or can stream it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,7 +28,7 @@ pub enum RequestBody {
 
 pub async fn read(
     headers: &http::HeaderMap,
-    body: Incoming,
+    body: Body,
     limit: u64,
     need: Need,
 ) -> Result<RequestBody, GatewayError> {
@@ -52,10 +51,11 @@ pub async fn read(
         });
     }
     if declared.is_some() && need == Need::Stream {
-        return Ok(RequestBody::Stream(Body::Incoming(body)));
+        return Ok(RequestBody::Stream(body));
     }
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    match Limited::new(body, limit).collect().await {
+    // Boxed: buffering is the slower path anyway, and keeps every request's future small.
+    match Box::pin(Limited::new(body, limit).collect()).await {
         Ok(collected) => {
             let bytes = collected.to_bytes();
             Ok(match need {

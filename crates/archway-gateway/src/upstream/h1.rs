@@ -16,7 +16,7 @@
 //! for HEAD, 204 and 304, interim 1xx responses skipped, otherwise the body runs to the close. A
 //! connection is reused only after a complete response that did not ask to close, with nothing
 //! left over. A request on a reused connection that finds it closed before any byte of the
-//! response is retried once on a new connection when its body can be sent again.
+//! response is retried once on a new connection when it is idempotent and its body is in hand.
 
 use crate::body::{Body, BodyError};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
@@ -94,9 +94,10 @@ fn checkout(key: &str) -> Option<Conn> {
     POOL.try_with(|p| {
         let mut p = p.try_borrow_mut().ok()?;
         let list = p.get_mut(key)?;
-        let now = Instant::now();
+        // Newest first, and without reading the clock: a connection past IDLE_TIMEOUT that the
+        // upstream has not closed still works (checkin prunes the old ones).
         while let Some(idle) = list.pop_back() {
-            if now.duration_since(idle.since) < IDLE_TIMEOUT && still_open(&idle.conn.stream) {
+            if still_open(&idle.conn.stream) {
                 let mut conn = idle.conn;
                 conn.reused = true;
                 return Some(conn);
@@ -195,30 +196,32 @@ fn pool_key(authority: &str) -> Arc<str> {
 /// Sends `req` (an absolute `http://` URI) and returns the response with its body streaming
 /// from the connection.
 pub async fn send(req: Request<Body>) -> Result<Response<Body>, Error> {
-    let (parts, body) = req.into_parts();
+    let (parts, mut body) = req.into_parts();
     let authority = parts.uri.authority().ok_or(Error::NoHost)?;
-    let conn = match checkout(authority.as_str()) {
-        Some(c) => c,
-        None => connect(authority, &pool_key(authority.as_str())).await?,
-    };
-    if !conn.reused {
-        return exchange(conn, &parts, body).await.map_err(|(e, _)| e);
-    }
-    let again = match &body {
+    let mut pooled = checkout(authority.as_str());
+    // Sent again only if it may be (RFC 9110 §9.2.2: idempotent methods; nginx and Go's client
+    // do not resend a POST either) and its body is in hand.
+    let mut again = match &body {
+        _ if pooled.is_none() || !parts.method.is_idempotent() => None,
         Body::Empty => Some(Body::Empty),
         Body::Full(b) => Some(Body::Full(b.clone())),
         _ => None,
     };
-    match exchange(conn, &parts, body).await {
-        Ok(r) => Ok(r),
-        Err((e, stale)) => match again {
-            Some(body) if stale => {
-                let key = pool_key(authority.as_str());
-                let conn = connect(authority, &key).await?;
-                exchange(conn, &parts, body).await.map_err(|(e, _)| e)
-            }
-            _ => Err(e),
-        },
+    // One await of each kind (a loop, not repeated calls), so that this future stays small: it is
+    // part of every proxied request's.
+    loop {
+        let conn = match pooled.take() {
+            Some(c) => c,
+            // Boxed: rare next to pooled connections, and a large future.
+            None => Box::pin(connect(authority, &pool_key(authority.as_str()))).await?,
+        };
+        match exchange(conn, &parts, body).await {
+            Ok(r) => return Ok(r),
+            Err((e, stale)) => match again.take() {
+                Some(b) if stale => body = b,
+                _ => return Err(e),
+            },
+        }
     }
 }
 
@@ -316,29 +319,35 @@ async fn write_request(
             conn.stream.write_all(&out).await?;
             conn.stream.write_all(&b).await?;
         }
-        mut streamed => {
+        streamed => {
             conn.stream.write_all(&out).await?;
-            while let Some(frame) = streamed.frame().await {
-                let frame = frame.map_err(Error::Body)?;
-                let Ok(data) = frame.into_data() else {
-                    continue; // trailers are not forwarded
-                };
-                if data.is_empty() {
-                    continue;
-                }
-                if let Framing::Chunked = framing {
-                    let size = format!("{:x}\r\n", data.len());
-                    conn.stream.write_all(size.as_bytes()).await?;
-                    conn.stream.write_all(&data).await?;
-                    conn.stream.write_all(b"\r\n").await?;
-                } else {
-                    conn.stream.write_all(&data).await?;
-                }
-            }
-            if let Framing::Chunked = framing {
-                conn.stream.write_all(b"0\r\n\r\n").await?;
-            }
+            // Boxed: streamed bodies are the exception, and their loop makes a large future.
+            Box::pin(write_streamed(conn, streamed, framing)).await?;
         }
+    }
+    Ok(())
+}
+
+async fn write_streamed(conn: &mut Conn, mut body: Body, framing: Framing) -> Result<(), Error> {
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(Error::Body)?;
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers are not forwarded
+        };
+        if data.is_empty() {
+            continue;
+        }
+        if let Framing::Chunked = framing {
+            let size = format!("{:x}\r\n", data.len());
+            conn.stream.write_all(size.as_bytes()).await?;
+            conn.stream.write_all(&data).await?;
+            conn.stream.write_all(b"\r\n").await?;
+        } else {
+            conn.stream.write_all(&data).await?;
+        }
+    }
+    if let Framing::Chunked = framing {
+        conn.stream.write_all(b"0\r\n\r\n").await?;
     }
     Ok(())
 }
