@@ -92,7 +92,9 @@ pub async fn send(
     // Not `tokio::time::timeout(d, fut)`: that moves the (large) request future into its own, and
     // reads the clock once more than this.
     let started = Instant::now();
-    let mut sent = pin!(upstream.send(integration.client, req));
+    // Boxed: the client's future is the largest part of a request's, and every async layer
+    // above would otherwise copy it again as each is created (`docs/http1-server.md`).
+    let mut sent = Box::pin(upstream.send(integration.client, req));
     let mut timer = pin!(tokio::time::sleep_until(started + integration.timeout));
     let result = poll_fn(|cx| match sent.as_mut().poll(cx) {
         Poll::Ready(r) => Poll::Ready(Some(r)),

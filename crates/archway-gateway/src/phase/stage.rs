@@ -17,7 +17,10 @@ pub fn resolve(
     host: &str,
     path: &RequestPath,
 ) -> Result<(Arc<CompiledStage>, usize), GatewayError> {
-    if let Some(domain) = snapshot.domains.get(host) {
+    if let Some(domain) = (!snapshot.domains.is_empty())
+        .then(|| snapshot.domains.get(host))
+        .flatten()
+    {
         for (base, stage) in &domain.mappings {
             if base.len() <= path.len()
                 && base.iter().enumerate().all(|(i, s)| path.segment(i) == s)
@@ -28,14 +31,23 @@ pub fn resolve(
         // AWS answers a custom domain path with no mapping with 403 Forbidden.
         return Err(GatewayError::unknown_stage());
     }
-    let api = match host.split_once(".execute-api.") {
-        Some((id, _)) => snapshot.apis_by_id.get(id),
+    let api = match execute_api_id(host) {
+        Some(id) => snapshot.apis_by_id.get(id),
         None => snapshot.single_api.as_ref(),
     };
     let Some(api) = api else {
         return Err(GatewayError::new(GatewayResponseType::ResourceNotFound));
     };
     stage_of(api, path)
+}
+
+/// `{apiId}` of a host `{apiId}.execute-api.{domain}`. (A scan for the label rather than
+/// `split_once`, whose substring searcher is built anew for every request.)
+fn execute_api_id(host: &str) -> Option<&str> {
+    const LABEL: &str = ".execute-api.";
+    let b = host.as_bytes();
+    let at = (0..b.len()).find(|&i| b[i] == b'.' && b[i..].starts_with(LABEL.as_bytes()))?;
+    Some(&host[..at])
 }
 
 fn stage_of(
@@ -88,5 +100,25 @@ pub fn request_host(req: &http::request::Parts) -> String {
         no_port.to_ascii_lowercase()
     } else {
         no_port.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::execute_api_id;
+
+    #[test]
+    fn execute_api_hosts_name_their_api() {
+        assert_eq!(
+            execute_api_id("abc123.execute-api.us-east-1.amazonaws.com"),
+            Some("abc123")
+        );
+        assert_eq!(execute_api_id("pets.execute-api.local"), Some("pets"));
+        assert_eq!(execute_api_id(".execute-api.x"), Some(""));
+        assert_eq!(execute_api_id("a.b.execute-api.x"), Some("a.b"));
+        assert_eq!(execute_api_id("execute-api.x"), None);
+        assert_eq!(execute_api_id("127.0.0.1"), None);
+        assert_eq!(execute_api_id("x.execute-api"), None);
+        assert_eq!(execute_api_id(""), None);
     }
 }
