@@ -39,7 +39,7 @@ use std::mem::MaybeUninit;
 use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, Sleep};
@@ -605,8 +605,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
 thread_local! {
     /// Header names and where their values are in the head, reused from request to request.
     static HEADER_NAMES: RefCell<Vec<(HeaderName, usize, usize)>> = const { RefCell::new(Vec::new()) };
-    /// The `date` header's value, formatted once a second.
-    static DATE: RefCell<(u64, [u8; 29])> = const { RefCell::new((0, [0; 29])) };
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -652,20 +650,7 @@ fn encode_head(
     }
     if !has_date {
         out.extend_from_slice(b"date: ");
-        DATE.with_borrow_mut(|(at, text)| {
-            let now = SystemTime::now();
-            let secs = now
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            if secs != *at {
-                let s = httpdate::fmt_http_date(now);
-                if s.len() == text.len() {
-                    text.copy_from_slice(s.as_bytes());
-                    *at = secs;
-                }
-            }
-            out.extend_from_slice(text);
-        });
+        out.extend_from_slice(&crate::clock::http_date());
         out.extend_from_slice(b"\r\n");
     }
     if !keep_alive {

@@ -10,6 +10,7 @@
 
 pub mod access_log;
 pub mod body;
+pub mod clock;
 pub mod context;
 pub mod error;
 mod framing;

@@ -178,6 +178,7 @@ async fn worker(
         .keep_alive_interval(Some(Duration::from_secs(30)));
     let builder = Arc::new(builder);
     let graceful = GracefulShutdown::new();
+    let clock = tokio::spawn(crate::clock::tick());
     // HTTP/1.1 connections served by `http1` end at this signal; each connection task holds a
     // `done` sender, so that the receiver sees the last one end.
     let stop = CancellationToken::new();
@@ -254,6 +255,7 @@ async fn worker(
             tracing::warn!("drain timeout reached with connections still open");
         }
     }
+    clock.abort();
 }
 
 /// One accepted client connection and what serving it needs.

@@ -114,7 +114,7 @@ fn checkin(conn: Conn) {
         let Ok(mut p) = p.try_borrow_mut() else {
             return;
         };
-        let now = Instant::now();
+        let now = crate::clock::coarse_instant();
         let list = match p.get_mut(&*conn.key) {
             Some(l) => l,
             None => p.entry(conn.key.clone()).or_default(),
