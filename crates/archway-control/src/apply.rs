@@ -594,6 +594,7 @@ impl Writer<'_> {
     fn delete_rest_api(&self, api_id: &str) -> Result<Outcome, ApiError> {
         let revision = self.store.transact(&mut |tx| {
             tx_api_exists(tx, api_id)?;
+            crate::usage::tx_refuse_if_in_plan(tx, api_id, None)?;
             for kind in [KIND_STAGE, KIND_DEPLOYMENT] {
                 for d in tx.list(kind, api_id)? {
                     tx.delete(kind, api_id, &d.key, Expect::Version(d.version))?;
@@ -923,9 +924,11 @@ impl Writer<'_> {
     fn delete_stage(&self, api_id: &str, stage_name: &str) -> Result<Outcome, ApiError> {
         let revision = self.store.transact(&mut |tx| {
             tx_api_exists(tx, api_id)?;
-            if !tx.delete(KIND_STAGE, api_id, stage_name, Expect::Any)? {
+            if tx.get(KIND_STAGE, api_id, stage_name)?.is_none() {
                 return Err(cancel(stage_not_found()));
             }
+            crate::usage::tx_refuse_if_in_plan(tx, api_id, Some(stage_name))?;
+            tx.delete(KIND_STAGE, api_id, stage_name, Expect::Any)?;
             Ok(())
         })?;
         Ok(Outcome {

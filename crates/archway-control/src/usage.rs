@@ -804,6 +804,39 @@ fn tx_check_stages(tx: &mut dyn archway_store::Tx, plan: &UsagePlanDoc) -> Resul
     Ok(())
 }
 
+/// Refuses to delete API `api_id` (every stage, `stage: None`) or one of its stages while a
+/// usage plan includes it: a plan's API stages must exist (`tx_check_stages`), so deleting one
+/// from under a plan would leave the plan naming nothing. The caller removes the API stage
+/// from the plan first (`UpdateUsagePlan` `remove /apiStages`). Runs inside the delete's
+/// transaction, so a plan added concurrently is seen.
+pub fn tx_refuse_if_in_plan(
+    tx: &mut dyn archway_store::Tx,
+    api_id: &str,
+    stage: Option<&str>,
+) -> Result<(), TxAbort> {
+    for d in tx.list(KIND_USAGEPLAN, "")? {
+        let plan: UsagePlanDoc = parse("usage plan", d.body).map_err(cancel)?;
+        let used = plan
+            .api_stages
+            .iter()
+            .find(|s| s.api_id == api_id && stage.is_none_or(|name| s.stage == name));
+        if let Some(s) = used {
+            let message = match stage {
+                Some(_) => format!(
+                    "Cannot delete stage {} of API {api_id}: it is associated with usage plan {}. Remove the API stage from the usage plan first",
+                    s.stage, plan.id
+                ),
+                None => format!(
+                    "Cannot delete API {api_id}: its stage {} is associated with usage plan {}. Remove the API stage from the usage plan first",
+                    s.stage, plan.id
+                ),
+            };
+            return Err(cancel(ApiError::bad_request(message)));
+        }
+    }
+    Ok(())
+}
+
 fn create_usage_plan(
     store: &dyn DocumentStore,
     input: CreateUsagePlan,

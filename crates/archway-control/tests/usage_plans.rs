@@ -534,6 +534,116 @@ async fn bad_plans_and_plan_keys_are_refused_and_change_nothing() {
     assert_eq!(r.status, 400);
 }
 
+/// A stage that a usage plan includes, or the API that owns it, cannot be deleted: the refusal
+/// names the plan and changes nothing (the keyed route still answers); once the API stage has
+/// left the plan, both deletes go through.
+#[tokio::test]
+async fn stages_and_apis_in_a_usage_plan_are_not_deleted() {
+    let h = Harness::start().await;
+    let api = keyed_api(&h).await;
+    let r = h
+        .call(
+            "POST",
+            "/usageplans",
+            Some(json!({"name": "p", "apiStages": [{"apiId": api, "stage": "prod"}]})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.error_text());
+    let plan_id = r.json()["id"].as_str().unwrap().to_string();
+    let value = "in-plan-key-0123456789";
+    let key_id = h
+        .call(
+            "POST",
+            "/apikeys",
+            Some(json!({"name": "k", "value": value, "enabled": true})),
+        )
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = h
+        .call(
+            "POST",
+            &format!("/usageplans/{plan_id}/keys"),
+            Some(json!({"keyId": key_id, "keyType": "API_KEY"})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.error_text());
+    assert_eq!(
+        invoke_with(&h, &api, "/prod/ping", Some(value))
+            .await
+            .status,
+        200
+    );
+    let stages_before = h
+        .call("GET", &format!("/restapis/{api}/stages"), None)
+        .await
+        .json();
+
+    for path in [
+        format!("/restapis/{api}/stages/prod"),
+        format!("/restapis/{api}"),
+    ] {
+        let r = h.call("DELETE", &path, None).await;
+        assert_eq!(r.status, 400, "{path}: {}", r.error_text());
+        assert_eq!(r.error_type(), Some("BadRequestException"), "{path}");
+        let m = r.json()["message"].as_str().unwrap().to_string();
+        assert!(
+            m.contains(&plan_id) && m.contains("usage plan") && m.contains("prod"),
+            "{path}: {m}"
+        );
+        // Nothing changed: the API, its stages and the plan are as they were, and served.
+        assert_eq!(
+            h.call("GET", &format!("/restapis/{api}/stages"), None)
+                .await
+                .json(),
+            stages_before
+        );
+        assert_eq!(
+            h.call("GET", &format!("/usageplans/{plan_id}"), None)
+                .await
+                .json()["apiStages"][0]["stage"],
+            "prod"
+        );
+        assert_eq!(
+            invoke_with(&h, &api, "/prod/ping", Some(value))
+                .await
+                .status,
+            200
+        );
+    }
+    // A stage no plan includes is deleted as before.
+    let r = h
+        .call("DELETE", &format!("/restapis/{api}/stages/dev"), None)
+        .await;
+    assert_eq!(r.status, 202, "{}", r.error_text());
+
+    // Out of the plan, the stage and then the API can go.
+    let r = h
+        .call(
+            "PATCH",
+            &format!("/usageplans/{plan_id}"),
+            Some(json!({"patchOperations": [
+                {"op": "remove", "path": "/apiStages", "value": format!("{api}:prod")}
+            ]})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.error_text());
+    let r = h
+        .call("DELETE", &format!("/restapis/{api}/stages/prod"), None)
+        .await;
+    assert_eq!(r.status, 202, "{}", r.error_text());
+    let r = h.call("DELETE", &format!("/restapis/{api}"), None).await;
+    assert_eq!(r.status, 202, "{}", r.error_text());
+    assert_eq!(
+        h.call("GET", &format!("/restapis/{api}"), None)
+            .await
+            .status,
+        404
+    );
+}
+
 #[tokio::test]
 async fn stage_method_settings_throttling_is_enforced() {
     let h = Harness::start().await;

@@ -3,7 +3,7 @@
 use crate::headers::Forwarded;
 use crate::path::{RequestPath, SegmentsView};
 use crate::router::Capture;
-use crate::snapshot::{CompiledRoute, CompiledStage};
+use crate::snapshot::{CompiledRoute, CompiledStage, KeyEntry};
 use http::{HeaderMap, HeaderValue};
 use std::borrow::Cow;
 use std::net::SocketAddr;
@@ -99,8 +99,9 @@ pub struct RequestContext {
     /// Time to the integration's response head; set by the integrate phase.
     pub integration_latency: Latency,
     pub user_agent: Option<HeaderValue>,
-    /// The id (never the value) of the API key the request was admitted with.
-    pub api_key_id: Option<Arc<str>>,
+    /// The API key the request was admitted with: its index in the stage's keys
+    /// ([`RequestContext::api_key`]), so that a keyed request copies nothing.
+    pub api_key: Option<u32>,
 }
 
 impl RequestContext {
@@ -126,13 +127,18 @@ impl RequestContext {
             captures: Vec::new(),
             integration_latency: Latency::default(),
             user_agent: None,
-            api_key_id: None,
+            api_key: None,
         }
     }
 
     pub fn route(&self) -> Option<&CompiledRoute> {
         let stage = self.stage.as_ref()?;
         stage.routes.get(self.route? as usize)
+    }
+
+    /// The API key the request was admitted with, if its method requires one.
+    pub fn api_key(&self) -> Option<&KeyEntry> {
+        self.stage.as_ref()?.api_keys.get(self.api_key?)
     }
 
     pub fn route_key(&self) -> &str {
@@ -199,7 +205,10 @@ impl RequestContext {
             "requestTime" => Cow::Owned(self.request_time_clf()),
             "requestTimeEpoch" => Cow::Owned(self.request_time_epoch_ms().to_string()),
             "identity.sourceIp" => Cow::Owned(self.conn.peer.ip().to_string()),
-            "identity.apiKeyId" => Cow::Borrowed(self.api_key_id.as_deref().unwrap_or("")),
+            // The key's value is a secret, but AWS gives it to templates and integrations: the
+            // operator asked for it by writing `$context.identity.apiKey`.
+            "identity.apiKey" => Cow::Borrowed(self.api_key().map_or("", |k| &*k.value)),
+            "identity.apiKeyId" => Cow::Borrowed(self.api_key().map_or("", KeyEntry::key_id)),
             "identity.userAgent" => Cow::Borrowed(
                 self.user_agent
                     .as_ref()

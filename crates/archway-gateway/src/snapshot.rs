@@ -7,7 +7,7 @@
 use crate::phase::cors::CompiledCors;
 use crate::phase::validate::CompiledValidation;
 use crate::router::Router;
-use crate::usage::{BucketSlot, CounterSlot};
+use crate::usage::{BucketSlot, KeyAttachment, KeySlot, UsageKey};
 use archway_model::template::Template;
 use archway_model::{
     AccessLogDestination, ApiDefinition, ApiKeySource, Function, GatewayResponse,
@@ -19,7 +19,8 @@ use http::uri::{Authority, Scheme};
 use http::HeaderValue;
 use indexmap::IndexMap;
 use rustc_hash::FxHashMap as HashMap;
-use std::sync::Arc;
+use std::hash::BuildHasher;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// Everything the data plane serves, frozen.
@@ -79,21 +80,202 @@ pub struct CompiledStage {
     pub api_keys: Arc<StageKeys>,
 }
 
-/// A stage's API keys by value.
-pub type StageKeys = HashMap<Box<str>, KeyEntry>;
-
-/// An API key as one stage sees it: its usage plan's limits and its buckets and counter.
+/// A stage's API keys, found by value: the enabled keys of the usage plans that include the
+/// stage.
+///
+/// An open-addressing table with linear probing, at most half full, whose slots are the keys'
+/// entries themselves (one cache line each, holding the full hash): a key is almost always in
+/// its home slot, at an address that follows from the hash alone, so that a lookup reads one
+/// line of the table (where a table with separate control bytes reads two) and then, at once,
+/// the key's value and its usage. The request context keeps the slot's index
+/// ([`StageKeys::get`]), not a copy of the key or a reference count.
 #[derive(Debug)]
-pub struct KeyEntry {
-    pub key_id: Arc<str>,
-    pub plan_id: Arc<str>,
+pub struct StageKeys {
+    slots: Box<[KeyEntry]>,
+    len: usize,
+    /// The limits of the plans the keys belong to ([`KeyEntry::plan`]).
+    plans: Vec<PlanLimits>,
+    hasher: KeyHasher,
+}
+
+/// The hasher of key values: foldhash, keyed with a seed drawn once per process from the
+/// operating system's randomness (through `rand`). Key values are secrets and the lookup's
+/// input is whatever a client sends, so the hash must not be computable from outside: with an
+/// unkeyed hash (FxHash, which the rest of the snapshot uses for names the operator chose) a
+/// client could compute which values land on the stored keys' slots, time lookups to learn
+/// about the stored keys' hashes, or send values that all probe the longest runs.
+pub type KeyHasher = foldhash::fast::SeedableRandomState;
+
+fn key_hasher() -> KeyHasher {
+    static SHARED: OnceLock<foldhash::SharedSeed> = OnceLock::new();
+    let shared = SHARED.get_or_init(|| foldhash::SharedSeed::from_u64(rand::random()));
+    KeyHasher::with_seed(rand::random(), shared)
+}
+
+impl Default for StageKeys {
+    fn default() -> Self {
+        StageKeys::with_capacity(0)
+    }
+}
+
+impl StageKeys {
+    fn with_capacity(n: usize) -> StageKeys {
+        // At most half full, and at least one empty slot, so that a probe always ends.
+        let size = (n.max(1) * 2).next_power_of_two();
+        StageKeys {
+            slots: (0..size).map(|_| KeyEntry::empty()).collect(),
+            len: 0,
+            plans: Vec::new(),
+            hasher: key_hasher(),
+        }
+    }
+
+    /// The hash of a value: never 0, which marks an empty slot.
+    #[inline]
+    fn hash(&self, value: &str) -> u64 {
+        self.hasher.hash_one(value) | 1
+    }
+
+    /// The key whose value is `value`, and its index for [`StageKeys::get`].
+    #[inline]
+    pub fn find(&self, value: &str) -> Option<(u32, &KeyEntry)> {
+        let hash = self.hash(value);
+        let mask = self.slots.len() - 1;
+        let mut i = hash as usize & mask;
+        loop {
+            let e = self.slots.get(i)?;
+            if e.hash == hash && *e.value == *value {
+                return Some((u32::try_from(i).ok()?, e));
+            }
+            if e.hash == 0 {
+                return None;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// The key at `index`, as [`StageKeys::find`] returned it.
+    pub fn get(&self, index: u32) -> Option<&KeyEntry> {
+        self.slots.get(index as usize).filter(|e| e.hash != 0)
+    }
+
+    /// The limits of `key`'s plan.
+    #[inline]
+    pub fn plan(&self, key: &KeyEntry) -> PlanLimits {
+        self.plans
+            .get(key.plan as usize)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &KeyEntry> {
+        self.slots.iter().filter(|e| e.hash != 0)
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn contains(&self, value: &str) -> bool {
+        self.find(value).is_some()
+    }
+
+    /// Adds a key whose value is not in the table yet, growing it as needed.
+    fn insert(&mut self, mut entry: KeyEntry) {
+        if (self.len + 1) * 2 > self.slots.len() {
+            let mut bigger = StageKeys::with_capacity(self.len + 1);
+            bigger.plans = std::mem::take(&mut self.plans);
+            bigger.hasher = self.hasher.clone();
+            let old = std::mem::take(&mut self.slots);
+            for e in old.into_vec().into_iter().filter(|e| e.hash != 0) {
+                bigger.insert(e);
+            }
+            *self = bigger;
+        }
+        entry.hash = self.hash(&entry.value);
+        let mask = self.slots.len() - 1;
+        let mut i = entry.hash as usize & mask;
+        while self.slots[i].hash != 0 {
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = entry;
+        self.len += 1;
+    }
+}
+
+/// A usage plan's limits for its keys.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlanLimits {
     /// The plan's throttle, per key.
     pub throttle: Option<Throttle>,
     pub quota: Option<Quota>,
-    pub bucket: BucketSlot,
-    pub counter: CounterSlot,
-    /// The plan's per-method throttles for this stage: method key (`/pets/GET`) → limits.
-    pub method_throttles: Vec<(Arc<str>, Throttle, BucketSlot)>,
+}
+
+/// An API key as one stage sees it, in one cache line: what a request reads (the hash, the
+/// value's pointer, the slot of its bucket and counter, its plan); the rest is boxed apart.
+#[derive(Debug)]
+#[repr(align(64))]
+pub struct KeyEntry {
+    /// The value's hash in the table; 0 in an empty slot.
+    hash: u64,
+    /// The key's value (a secret: never logged).
+    pub value: Box<str>,
+    /// The key's bucket and quota counter in its plan.
+    pub usage: KeySlot,
+    /// Its plan's index in [`StageKeys`]'s plans.
+    plan: u32,
+    /// Whether `cold` has per-method throttles.
+    has_method_throttles: bool,
+    cold: Option<Box<KeyCold>>,
+}
+
+#[derive(Debug)]
+struct KeyCold {
+    /// `(plan id, key id)`.
+    ids: UsageKey,
+    /// The plan's per-method throttles for this stage: method key (`/pets/GET`) → limits and
+    /// this key's bucket.
+    method_throttles: Vec<(Arc<str>, Throttle, BucketSlot)>,
+}
+
+static NO_IDS: UsageKey = (String::new(), String::new());
+
+impl KeyEntry {
+    fn empty() -> KeyEntry {
+        KeyEntry {
+            hash: 0,
+            value: Box::default(),
+            usage: KeySlot::default(),
+            plan: 0,
+            has_method_throttles: false,
+            cold: None,
+        }
+    }
+
+    fn ids(&self) -> &UsageKey {
+        self.cold.as_ref().map_or(&NO_IDS, |c| &c.ids)
+    }
+
+    pub fn key_id(&self) -> &str {
+        &self.ids().1
+    }
+
+    pub fn plan_id(&self) -> &str {
+        &self.ids().0
+    }
+
+    /// The plan's per-method throttles for this stage.
+    #[inline]
+    pub fn method_throttles(&self) -> &[(Arc<str>, Throttle, BucketSlot)] {
+        match &self.cold {
+            Some(c) if self.has_method_throttles => &c.method_throttles,
+            _ => &[],
+        }
+    }
 }
 
 /// A route's throttle from the stage's method settings (its own, else the stage's `*/*`).
@@ -351,18 +533,22 @@ fn compile_keys(model: &Model) -> HashMap<(String, String), StageKeys> {
         model.api_keys.iter().map(|k| (k.id.as_str(), k)).collect();
     let mut out: HashMap<(String, String), StageKeys> = HashMap::default();
     for plan in &model.usage_plans {
-        let plan_id: Arc<str> = plan.id.as_str().into();
         for s in &plan.api_stages {
             let map = out.entry((s.api_id.clone(), s.stage.clone())).or_default();
+            let plan_index = map.plans.len() as u32;
+            map.plans.push(PlanLimits {
+                throttle: plan.throttle,
+                quota: plan.quota,
+            });
             for kid in &plan.key_ids {
                 let Some(key) = keys.get(kid.as_str()).filter(|k| k.enabled) else {
                     continue;
                 };
-                if map.contains_key(key.value.as_str()) {
+                if map.contains(key.value.as_str()) {
                     continue;
                 }
                 let key_scope = format!("k\u{1f}{}\u{1f}{}", plan.id, key.id);
-                let method_throttles = s
+                let method_throttles: Vec<_> = s
                     .throttle
                     .iter()
                     .map(|(m, t)| {
@@ -375,22 +561,17 @@ fn compile_keys(model: &Model) -> HashMap<(String, String), StageKeys> {
                         )
                     })
                     .collect();
-                let plan_bucket = match plan.throttle {
-                    Some(t) => bucket_id(&key_scope, t),
-                    None => key_scope,
-                };
-                map.insert(
-                    key.value.as_str().into(),
-                    KeyEntry {
-                        key_id: key.id.as_str().into(),
-                        plan_id: plan_id.clone(),
-                        throttle: plan.throttle,
-                        quota: plan.quota,
-                        bucket: BucketSlot::new(plan_bucket),
-                        counter: CounterSlot::new((plan.id.clone(), key.id.clone())),
+                map.insert(KeyEntry {
+                    hash: 0,
+                    value: key.value.as_str().into(),
+                    usage: KeySlot::default(),
+                    plan: plan_index,
+                    has_method_throttles: !method_throttles.is_empty(),
+                    cold: Some(Box::new(KeyCold {
+                        ids: (plan.id.clone(), key.id.clone()),
                         method_throttles,
-                    },
-                );
+                    })),
+                });
             }
         }
     }
@@ -543,10 +724,10 @@ fn method_throttle(
 }
 
 impl Snapshot {
-    /// Every bucket and counter slot of the snapshot, for [`crate::usage::UsageState::attach`].
-    pub fn usage_slots(&self) -> (Vec<&BucketSlot>, Vec<&CounterSlot>) {
+    /// Every bucket and key slot of the snapshot, for [`crate::usage::UsageState::attach`].
+    pub fn usage_slots(&self) -> (Vec<&BucketSlot>, Vec<KeyAttachment<'_>>) {
         let mut buckets = vec![&self.account_bucket];
-        let mut counters = Vec::new();
+        let mut keys = Vec::new();
         for api in self.apis_by_id.values() {
             for stage in api.stages.values() {
                 let canary = stage.canary.as_ref().map(|c| &*c.stage);
@@ -557,14 +738,14 @@ impl Snapshot {
                             .filter_map(|r| r.throttle.as_ref().map(|t| &t.bucket)),
                     );
                 }
-                for k in stage.api_keys.values() {
-                    buckets.push(&k.bucket);
-                    buckets.extend(k.method_throttles.iter().map(|(_, _, b)| b));
-                    counters.push(&k.counter);
+                // The canary shares the stage's keys.
+                for k in stage.api_keys.iter() {
+                    buckets.extend(k.method_throttles().iter().map(|(_, _, b)| b));
+                    keys.push((k.ids(), stage.api_keys.plan(k).throttle, &k.usage));
                 }
             }
         }
-        (buckets, counters)
+        (buckets, keys)
     }
 }
 
@@ -762,6 +943,45 @@ fn compile_target(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_entry_is_one_cache_line() {
+        assert_eq!(std::mem::size_of::<KeyEntry>(), 64);
+        assert_eq!(std::mem::align_of::<KeyEntry>(), 64);
+    }
+
+    /// Found by value through collisions and growth; never found: absent values, empty slots.
+    #[test]
+    fn stage_keys_find_every_key_and_nothing_else() {
+        let mut keys = StageKeys::default();
+        for i in 0..1000 {
+            keys.insert(KeyEntry {
+                hash: 0,
+                value: format!("value-{i}").into(),
+                usage: KeySlot::default(),
+                plan: 0,
+                has_method_throttles: false,
+                cold: Some(Box::new(KeyCold {
+                    ids: ("p".into(), format!("id-{i}")),
+                    method_throttles: Vec::new(),
+                })),
+            });
+        }
+        assert_eq!(keys.len(), 1000);
+        assert!(keys.slots.len() >= 2000);
+        for i in 0..1000 {
+            let (index, e) = keys.find(&format!("value-{i}")).unwrap();
+            assert_eq!(e.key_id(), format!("id-{i}"));
+            assert_eq!(keys.get(index).unwrap().key_id(), e.key_id());
+        }
+        for v in ["", "value-1000", "value-", "VALUE-1"] {
+            assert!(keys.find(v).is_none(), "{v}");
+        }
+        let empty = keys.slots.iter().position(|e| e.hash == 0).unwrap();
+        assert!(keys.get(empty as u32).is_none());
+        assert!(keys.get(u32::MAX).is_none());
+        assert!(StageKeys::default().find("x").is_none());
+    }
 
     #[test]
     fn compiles_targets_with_stage_variables() {

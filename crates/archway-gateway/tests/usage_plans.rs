@@ -205,6 +205,88 @@ async fn buckets_and_quotas_survive_a_snapshot_swap() {
     assert_eq!(call(&c, &gw, "/prod/keyed", Some(KEY_A)).await.status, 429);
 }
 
+/// New limits for a plan's throttle start a full bucket; the same limits keep the bucket's
+/// state across the swap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_throttle_changed_by_a_swap_starts_a_full_bucket() {
+    let yaml = |burst: u32| {
+        config(
+            "  workers: 1",
+            "        variables: {}",
+            &plain_plan(&format!(
+                "    throttle: {{ rateLimit: 0.01, burstLimit: {burst} }}\n"
+            )),
+        )
+    };
+    let snapshot = |yaml: &str| {
+        let (model, _) =
+            archway_model::validate::load_config_str("t.yaml", yaml, std::path::Path::new("."))
+                .into_result()
+                .unwrap();
+        archway_gateway::Snapshot::compile(&model).unwrap()
+    };
+    let gw = TestGateway::start(&yaml(2));
+    let c = client();
+    let statuses = |n: usize| {
+        let (c, gw) = (&c, &gw);
+        async move {
+            let mut out = Vec::new();
+            for _ in 0..n {
+                out.push(call(c, gw, "/prod/keyed", Some(KEY_A)).await.status);
+            }
+            out
+        }
+    };
+    assert_eq!(statuses(3).await, vec![200, 200, 429]);
+    // The same limits: still empty.
+    gw.gateway.swap(snapshot(&yaml(2)));
+    assert_eq!(statuses(1).await, vec![429]);
+    // New limits: a full bucket of the new burst.
+    gw.gateway.swap(snapshot(&yaml(3)));
+    assert_eq!(statuses(4).await, vec![200, 200, 200, 429]);
+}
+
+/// `$context.identity.apiKey` and `$context.identity.apiKeyId` in a mapping template: the key
+/// the request was admitted with, and nothing on a method that requires none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mapping_templates_see_the_api_key_and_its_id() {
+    let whoami = r#"
+        integration:
+          type: MOCK
+          requestTemplates: { application/json: '{"statusCode": 200}' }
+          responses: { default: { statusCode: "200", responseTemplates: { application/json: '{"key":"$context.identity.apiKey","id":"$context.identity.apiKeyId"}' } } }"#;
+    let yaml = format!(
+        r#"server:
+  workers: 1
+apis:
+  - name: api
+    protocol: REST
+    routes:
+      GET /keyed:
+        apiKeyRequired: true{whoami}
+      GET /open:{whoami}
+    stages: {{ prod: {{}} }}
+apiKeys:
+  - {{ name: alice, id: alice-key-id, value: {KEY_A} }}
+  - {{ name: bob, id: bob-key-id, value: {KEY_B} }}
+usagePlans:
+  - name: gold
+    apiStages: [{{ api: api, stage: prod }}]
+    apiKeys: [alice, bob]
+"#
+    );
+    let gw = TestGateway::start(&yaml);
+    let c = client();
+    for (key, id) in [(KEY_A, "alice-key-id"), (KEY_B, "bob-key-id")] {
+        let r = call(&c, &gw, "/prod/keyed", Some(key)).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.json(), serde_json::json!({"key": key, "id": id}));
+    }
+    // Not required: not given, even when the request carries one.
+    let r = call(&c, &gw, "/prod/open", Some(KEY_A)).await;
+    assert_eq!(r.json(), serde_json::json!({"key": "", "id": ""}));
+}
+
 /// Driven at twice its rate for 10 s, a 100 requests/s bucket with a burst of 50 accepts
 /// 100 × 10 + 50 requests, within 3 %.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,7 @@
 //! Usage plans in the real binary: quota usage survives a graceful restart and a `kill -9`
 //! after the periodic flush (the SQLite data directory holds it), and API key values never
-//! appear in the process's logs or the access log, even at the most verbose log level.
+//! appear in the process's logs or the access log, even at the most verbose log level and when
+//! a mapping template puts one in a response (`$context.identity.apiKey`).
 
 use archway_control::client::AdminClient;
 use archway_testkit::*;
@@ -23,7 +24,7 @@ apis:
         integration:
           type: MOCK
           requestTemplates: { application/json: '{"statusCode": 200}' }
-          responses: { default: { statusCode: "200" } }
+          responses: { default: { statusCode: "200", responseTemplates: { application/json: '{"key":"$context.identity.apiKey"}' } } }
     stages: { prod: {} }
 apiKeys:
   - { name: filekey, value: file-key-value-0123456789 }
@@ -82,9 +83,17 @@ async fn quota_usage_survives_restarts_and_key_values_are_never_logged() {
     let data = dir.path().join("data");
     let mut logs = Vec::new();
 
-    // 4 of 10, then a graceful stop: the shutdown flush keeps them.
+    // 4 of 10, then a graceful stop: the shutdown flush keeps them. The route's template
+    // gives the key's value back (`$context.identity.apiKey`): it flows through the request
+    // context and the template, and still reaches no log.
     let p = serve(dir.path());
-    assert_eq!(calls(&p, 4).await, vec![200; 4]);
+    let req = http::Request::get(p.url("/prod/m"))
+        .header("x-api-key", FILE_KEY)
+        .body(http_body_util::Full::default())
+        .unwrap();
+    let r = send(&client(), req).await;
+    assert_eq!(r.json(), json!({ "key": FILE_KEY }));
+    assert_eq!(calls(&p, 3).await, vec![200; 3]);
     // A key made through the admin API, with its value read back.
     let a = admin(&p, &data);
     let r = a

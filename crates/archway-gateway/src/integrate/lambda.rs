@@ -360,6 +360,16 @@ fn identity(ctx: &RequestContext) -> Value {
             .map_or(Value::Null, |u| Value::String(header_text(u))),
     );
     id.insert("user".into(), Value::Null);
+    // As AWS: the key the method required, else null.
+    let key = ctx.api_key();
+    id.insert(
+        "apiKey".into(),
+        key.map_or(Value::Null, |k| Value::String(k.value.to_string())),
+    );
+    id.insert(
+        "apiKeyId".into(),
+        key.map_or(Value::Null, |k| Value::String(k.key_id().to_string())),
+    );
     Value::Object(id)
 }
 
@@ -757,6 +767,83 @@ mod tests {
         assert_eq!(h["content-type"], "text/plain");
         assert!(parse_v2(b"not json").is_err());
         assert!(parse_v2(br#"{"statusCode":200,"cookies":"c=1"}"#).is_err());
+    }
+
+    /// `requestContext.identity.apiKey` and `apiKeyId` (payload 1.0): the key a method that
+    /// requires one was called with, else null.
+    #[test]
+    fn v1_events_carry_the_api_key_the_method_required() {
+        use crate::context::{ConnInfo, RequestContext};
+        let yaml = r#"
+apis:
+  - name: api
+    protocol: REST
+    routes:
+      GET /keyed:
+        apiKeyRequired: true
+        integration: &mock
+          type: MOCK
+          requestTemplates: { application/json: '{"statusCode": 200}' }
+          responses: { default: { statusCode: "200" } }
+      GET /open:
+        integration: *mock
+    stages: { prod: {} }
+apiKeys:
+  - { name: k, id: the-key-id, value: the-key-value-0123456789 }
+usagePlans:
+  - { name: p, apiStages: [{ api: api, stage: prod }], apiKeys: [k] }
+"#;
+        let (model, _) =
+            archway_model::validate::load_config_str("t.yaml", yaml, std::path::Path::new("."))
+                .into_result()
+                .unwrap_or_else(|_| panic!("bad config"));
+        let snap = crate::Snapshot::compile(&model).unwrap();
+        let usage = crate::usage::UsageState::default();
+        let (b, k) = snap.usage_slots();
+        usage.attach(b.into_iter(), k.into_iter());
+        let stage = snap.single_api.as_ref().unwrap().stages["prod"].clone();
+        let conn = ConnInfo {
+            peer: "127.0.0.1:1".parse().unwrap(),
+            local: "127.0.0.1:2".parse().unwrap(),
+            tls: false,
+        };
+        let identity = |path: &str| {
+            let route = stage
+                .routes
+                .iter()
+                .position(|r| *r.resource_path == *path)
+                .unwrap();
+            let (parts, ()) = http::Request::get(format!("/prod{path}"))
+                .header("x-api-key", "the-key-value-0123456789")
+                .body(())
+                .unwrap()
+                .into_parts();
+            let mut ctx = RequestContext::new(
+                conn,
+                std::sync::Arc::new(crate::headers::Forwarded::new(&conn)),
+                http::Method::GET,
+                http::Version::HTTP_11,
+            );
+            ctx.stage = Some(stage.clone());
+            ctx.route = Some(route as u32);
+            crate::phase::usage::check(
+                &snap.account_bucket,
+                &snap.settings,
+                &mut ctx,
+                &stage,
+                &stage.routes[route],
+                &parts.headers,
+            )
+            .unwrap();
+            event_v1(&ctx, &parts, &Bytes::new(), "123456789012")["requestContext"]["identity"]
+                .clone()
+        };
+        let keyed = identity("/keyed");
+        assert_eq!(keyed["apiKey"], "the-key-value-0123456789");
+        assert_eq!(keyed["apiKeyId"], "the-key-id");
+        let open = identity("/open");
+        assert_eq!(open["apiKey"], Value::Null);
+        assert_eq!(open["apiKeyId"], Value::Null);
     }
 
     #[test]

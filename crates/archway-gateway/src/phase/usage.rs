@@ -3,9 +3,11 @@
 //! usage plan (its per-method override, else its own throttle) — (429 `Too Many Requests`),
 //! then the plan's quota (429 `Limit Exceeded`).
 //!
-//! Everything here is read from the snapshot (one hash lookup for the key) or is an atomic
-//! operation on a bucket; the only lock is the key's own quota counter. Routes without
-//! `apiKeyRequired` and stages without method settings pay for the account bucket alone.
+//! Everything here is read from the snapshot (one probe of the stage's key table) or is an
+//! atomic operation: on the account bucket, the route's if it has method settings, and the
+//! key's bucket and quota counter, which share one cache line ([`crate::usage::KeyUsage`]).
+//! No lock, no allocation, no reference count. Routes without `apiKeyRequired` and stages
+//! without method settings pay for the account bucket alone.
 
 use crate::context::RequestContext;
 use crate::error::GatewayError;
@@ -16,7 +18,8 @@ use http::HeaderMap;
 
 static X_API_KEY: http::HeaderName = http::HeaderName::from_static("x-api-key");
 
-/// Admits the request, or says why not. Records the API key's id in `ctx`.
+/// Admits the request, or says why not. Records the API key in `ctx` (its index in the
+/// stage's keys).
 pub fn check(
     account: &BucketSlot,
     settings: &Settings,
@@ -26,8 +29,8 @@ pub fn check(
     headers: &HeaderMap,
 ) -> Result<(), GatewayError> {
     let key = if route.api_key_required {
-        let key = api_key(stage, headers)?;
-        ctx.api_key_id = Some(key.key_id.clone());
+        let (index, key) = api_key(stage, headers)?;
+        ctx.api_key = Some(index);
         Some(key)
     } else {
         None
@@ -38,47 +41,51 @@ pub fn check(
         take(t.bucket.get(), t.limits, now)?;
     }
     let Some(key) = key else { return Ok(()) };
-    match key
-        .method_throttles
+    let plan = stage.api_keys.plan(key);
+    // Every served snapshot has its slots attached (`Gateway::swap`); a key's usage is missing
+    // only from one never swapped in, and then the request is refused rather than uncounted.
+    let usage = key
+        .usage
+        .get()
+        .ok_or(GatewayError::new(GatewayResponseType::QuotaExceeded))?;
+    let method = key
+        .method_throttles()
         .iter()
-        .find(|(m, _, _)| **m == *route.method_key)
-    {
+        .find(|(m, _, _)| **m == *route.method_key);
+    match method {
         Some((_, limits, bucket)) => take(bucket.get(), *limits, now)?,
         None => {
-            if let Some(limits) = key.throttle {
-                take(key.bucket.get(), limits, now)?;
+            if let Some(limits) = plan.throttle {
+                take(Some(&usage.bucket), limits, now)?;
             }
         }
     }
-    // Every served snapshot has its slots attached (`Gateway::swap`); a counter is missing
-    // only from one never swapped in, and then the request is refused rather than uncounted.
-    let counter = key
+    if !usage
         .counter
-        .get()
-        .ok_or(GatewayError::new(GatewayResponseType::QuotaExceeded))?;
-    if !counter.try_consume(key.quota.as_ref(), wall_seconds_at(now)) {
+        .try_consume(plan.quota.as_ref(), wall_seconds_at(now))
+    {
         return Err(GatewayError::new(GatewayResponseType::QuotaExceeded));
     }
     Ok(())
 }
 
-/// The API key the request carries, if it may call this stage.
+/// The API key the request carries, if it may call this stage, and its index.
 fn api_key<'s>(
     stage: &'s CompiledStage,
     headers: &HeaderMap,
-) -> Result<&'s KeyEntry, GatewayError> {
-    let forbidden = GatewayError::new(GatewayResponseType::InvalidApiKey);
+) -> Result<(u32, &'s KeyEntry), GatewayError> {
+    let forbidden = || GatewayError::new(GatewayResponseType::InvalidApiKey);
     match stage.api_key_source {
         ApiKeySource::Header => {
             let value = headers
                 .get(&X_API_KEY)
                 .and_then(|v| v.to_str().ok())
-                .ok_or_else(|| forbidden.clone())?;
-            stage.api_keys.get(value).ok_or(forbidden)
+                .ok_or_else(forbidden)?;
+            stage.api_keys.find(value).ok_or_else(forbidden)
         }
         // The key a Lambda authorizer returns (`usageIdentifierKey`): there are no authorizers
         // yet, so there is never such a key, and the request is refused.
-        ApiKeySource::Authorizer => Err(forbidden),
+        ApiKeySource::Authorizer => Err(forbidden()),
     }
 }
 
@@ -86,5 +93,86 @@ fn take(bucket: Option<&Bucket>, limits: Throttle, now: u64) -> Result<(), Gatew
     match bucket {
         Some(b) if b.try_acquire(limits, now) => Ok(()),
         _ => Err(GatewayError::new(GatewayResponseType::Throttled)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::ConnInfo;
+    use crate::headers::Forwarded;
+    use crate::snapshot::Snapshot;
+    use crate::usage::UsageState;
+    use http::HeaderValue;
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    /// The cost of [`check`] alone, with `KEYS` keys rotated as `bench/usage.sh` does:
+    /// `cargo test --release -p archway-gateway --lib check_cost -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a measurement, not a test"]
+    fn check_cost() {
+        const KEYS: usize = 10_000;
+        let mut yaml = String::from(
+            "server:\n  throttle: { rateLimit: 1000000000, burstLimit: 1000000000 }\napis:\n  - name: bench\n    protocol: REST\n    routes:\n      GET /keyed:\n        apiKeyRequired: true\n        integration: &mock\n          type: MOCK\n          requestTemplates: { application/json: '{\"statusCode\": 200}' }\n          responses: { default: { statusCode: \"200\" } }\n      GET /open:\n        integration: *mock\n    stages: { prod: {} }\nusagePlans:\n  - name: plan\n    apiStages: [{ api: bench, stage: prod }]\n    throttle: { rateLimit: 100000000, burstLimit: 100000000 }\n    quota: { limit: 1000000000000, period: MONTH }\n    apiKeys:\n",
+        );
+        for i in 0..KEYS {
+            yaml.push_str(&format!("      - k{i}\n"));
+        }
+        yaml.push_str("apiKeys:\n");
+        for i in 0..KEYS {
+            yaml.push_str(&format!("  - {{ name: k{i}, value: \"k{i:022}\" }}\n"));
+        }
+        let (model, _) = archway_model::validate::load_config_str(
+            "bench.yaml",
+            &yaml,
+            std::path::Path::new("."),
+        )
+        .into_result()
+        .unwrap_or_else(|_| panic!("bad config"));
+        let snap = Snapshot::compile(&model).unwrap();
+        let usage = UsageState::default();
+        let (b, k) = snap.usage_slots();
+        usage.attach(b.into_iter(), k.into_iter());
+        let stage = snap.single_api.as_ref().unwrap().stages["prod"].clone();
+        let keyed = stage.routes.iter().find(|r| r.api_key_required).unwrap();
+        let open = stage.routes.iter().find(|r| !r.api_key_required).unwrap();
+        let values: Vec<HeaderValue> = (0..KEYS)
+            .map(|i| HeaderValue::from_str(&format!("k{i:022}")).unwrap())
+            .collect();
+        let conn = ConnInfo {
+            peer: "127.0.0.1:1".parse().unwrap(),
+            local: "127.0.0.1:2".parse().unwrap(),
+            tls: false,
+        };
+        let fwd = Arc::new(Forwarded::new(&conn));
+        let mut headers = http::HeaderMap::new();
+        let n = 3_000_000;
+        for round in 0..3 {
+            for (name, route) in [("open", open), ("keyed", keyed)] {
+                let t = Instant::now();
+                for i in 0..n {
+                    headers.insert(&X_API_KEY, values[i % KEYS].clone());
+                    let mut ctx = RequestContext::new(
+                        conn,
+                        fwd.clone(),
+                        http::Method::GET,
+                        http::Version::HTTP_11,
+                    );
+                    check(
+                        &snap.account_bucket,
+                        &snap.settings,
+                        &mut ctx,
+                        &stage,
+                        route,
+                        &headers,
+                    )
+                    .unwrap();
+                    std::hint::black_box(&ctx);
+                }
+                let ns = t.elapsed().as_nanos() as f64 / n as f64;
+                println!("round {round} {name}: {ns:.1} ns per request (context + check)");
+            }
+        }
     }
 }
