@@ -123,6 +123,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
                 })?,
         )
     };
+    let events = {
+        let _in_runtime = rt.enter();
+        events(source.as_ref())?
+    };
     let server = Server::start(
         gateway.clone(),
         opts.clone(),
@@ -156,6 +160,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
     ));
     rt.block_on(lifecycle(
+        events,
         source.as_ref(),
         &cli_functions,
         &control,
@@ -287,36 +292,56 @@ fn compile(model: &Model) -> anyhow::Result<Snapshot> {
     Snapshot::compile(model).map_err(|errs| anyhow::anyhow!(errs.join("\n")))
 }
 
+/// The signals and config file changes `lifecycle` waits for. Installed before the listeners
+/// are announced, so that a SIGHUP or a file change right after start is never missed (nor a
+/// SIGHUP's default action taken).
+struct Events {
+    hup: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    changed: tokio::sync::mpsc::UnboundedReceiver<()>,
+    _watcher: Option<notify::RecommendedWatcher>,
+}
+
+/// Must run inside the runtime.
+fn events(config: Option<&Source>) -> anyhow::Result<Events> {
+    let (tx, changed) = tokio::sync::mpsc::unbounded_channel::<()>();
+    // Watch the folder, not the file: editors replace files by renaming.
+    let watcher = match config {
+        Some(src) => watch(src.path(), tx)
+            .map_err(|e| tracing::warn!(error = %e, "not watching the config file"))
+            .ok(),
+        None => None,
+    };
+    Ok(Events {
+        hup: signal(SignalKind::hangup())?,
+        term: signal(SignalKind::terminate())?,
+        int: signal(SignalKind::interrupt())?,
+        changed,
+        _watcher: watcher,
+    })
+}
+
 /// Waits for signals and file changes; returns when it is time to drain.
 async fn lifecycle(
+    mut ev: Events,
     config: Option<&Source>,
     functions: &[Function],
     gateway: &ControlPlane,
     certs: &CertStore,
     opts: &ServerOptions,
 ) -> anyhow::Result<()> {
-    let mut hup = signal(SignalKind::hangup())?;
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    let (tx, mut changed) = tokio::sync::mpsc::unbounded_channel::<()>();
-    // Watch the folder, not the file: editors replace files by renaming.
-    let _watcher = match config {
-        Some(src) => watch(src.path(), tx)
-            .map_err(|e| tracing::warn!(error = %e, "not watching the config file"))
-            .ok(),
-        None => None,
-    };
     loop {
         tokio::select! {
-            _ = hup.recv() => reload(config, functions, gateway, certs, opts, "SIGHUP"),
-            Some(()) = changed.recv() => {
+            _ = ev.hup.recv() => reload(config, functions, gateway, certs, opts, "SIGHUP"),
+            Some(()) = ev.changed.recv() => {
                 // Let a burst of writes settle, then take them as one change.
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                while changed.try_recv().is_ok() {}
+                while ev.changed.try_recv().is_ok() {}
                 reload(config, functions, gateway, certs, opts, "file change");
             }
-            _ = term.recv() => return Ok(()),
-            _ = int.recv() => return Ok(()),
+            _ = ev.term.recv() => return Ok(()),
+            _ = ev.int.recv() => return Ok(()),
         }
     }
 }
