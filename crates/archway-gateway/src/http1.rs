@@ -544,11 +544,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                 break;
             }
             if end {
-                return self.flush().await.is_ok()
-                    && match framing {
-                        Framing::Length(n) => sent == n,
-                        _ => true,
-                    };
+                return self.flush().await.is_ok() && framing.complete(sent);
             }
         }
         // The body ended (or failed) without is_end_stream having said so beforehand.
@@ -566,12 +562,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
             Framing::Chunked => self.write_all(&mut [IoSlice::new(b"0\r\n\r\n")]).await,
             _ => Ok(()),
         };
-        r.is_ok()
-            && self.flush().await.is_ok()
-            && match framing {
-                Framing::Length(n) => sent == n,
-                _ => true,
-            }
+        r.is_ok() && self.flush().await.is_ok() && framing.complete(sent)
     }
 
     /// Ends the connection: shuts down the write side, then, if the client may still be sending,
@@ -613,6 +604,16 @@ enum Framing {
     None,
     Length(u64),
     Chunked,
+}
+
+impl Framing {
+    /// Whether `sent` body bytes complete a response framed this way.
+    fn complete(self, sent: u64) -> bool {
+        match self {
+            Framing::Length(n) => sent == n,
+            _ => true,
+        }
+    }
 }
 
 fn encode_head(

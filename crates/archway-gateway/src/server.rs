@@ -212,13 +212,15 @@ async fn worker(
         };
         let _ = stream.set_nodelay(true);
         let local = stream.local_addr().unwrap_or(opts.listen);
+        let info = ConnInfo {
+            peer,
+            local,
+            tls: is_tls,
+        };
         let conn = Connection {
             gw: gw.clone(),
-            info: ConnInfo {
-                peer,
-                local,
-                tls: is_tls,
-            },
+            info,
+            forwarded: Arc::new(Forwarded::new(&info)),
             builder: builder.clone(),
             watcher: graceful.watcher(),
             stop: stop.clone(),
@@ -262,6 +264,8 @@ async fn worker(
 struct Connection {
     gw: Arc<Gateway>,
     info: ConnInfo,
+    /// The connection's `X-Forwarded-*` values, made once for all its requests.
+    forwarded: Arc<Forwarded>,
     builder: Arc<auto::Builder<TokioExecutor>>,
     watcher: Watcher,
     stop: CancellationToken,
@@ -276,12 +280,11 @@ impl Connection {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let forwarded = Arc::new(Forwarded::new(&self.info));
         let exit = http1::serve(
             io,
             &self.gw,
             self.info,
-            forwarded,
+            self.forwarded.clone(),
             self.limits,
             self.stop.clone(),
         )
@@ -296,7 +299,7 @@ impl Connection {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let forwarded = Arc::new(Forwarded::new(&self.info));
+        let forwarded = self.forwarded.clone();
         let verdicts = Arc::new(Verdicts::default());
         let svc_verdicts = verdicts.clone();
         let gw = self.gw.clone();
