@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Archway vs nginx, side by side, in one run. See bench/README.md.
 #
-#   bash bench/run.sh                        # 10 s per measurement, 0 B / 1 KB / 64 KB
-#   DURATION=30s SIZES="1k" bash bench/run.sh
+#   bash bench/run.sh                        # 3 rounds of 10 s per target, 0 B / 1 KB / 64 KB
+#   DURATION=30s ROUNDS=1 SIZES="1k" bash bench/run.sh
 #
 # Layout (everything on 127.0.0.1):
 #
@@ -10,8 +10,14 @@
 #
 # "direct" is wrk straight to the upstream: the ceiling of this machine, not a proxy.
 #
+# Each size is measured in ROUNDS rounds of direct, nginx and archway (the order of nginx and
+# archway alternating). The ratios are the median over rounds of each round's ratio: a round's
+# runs are seconds apart, so a slow spell of a shared machine (throughput here drifts by ±10 %
+# from minute to minute) shifts them alike and cancels out of their ratio.
+#
 # Environment:
 #   DURATION     wrk duration per measurement (default 10s)
+#   ROUNDS       rounds per size (default 3)
 #   WARMUP       wrk duration of the warm-up before each measurement (default 2s)
 #   CONNECTIONS  wrk connections, keep-alive (default 32)
 #   SIZES        response sizes, bytes with optional k/m suffix (default "0 1k 64k")
@@ -29,6 +35,7 @@
 set -euo pipefail
 
 DURATION=${DURATION:-10s}
+ROUNDS=${ROUNDS:-3}
 WARMUP=${WARMUP:-2s}
 CONNECTIONS=${CONNECTIONS:-32}
 SIZES=${SIZES:-0 1k 64k}
@@ -290,7 +297,7 @@ PIDS+=("$NGINX_PID")
 
 log "archway on 127.0.0.1:$ARCHWAY_PORT (CPU $PROXY_CPU): $ARCHWAY"
 prio taskset -c "$PROXY_CPU" "$ARCHWAY" serve --config "$TMP/archway/archway.yaml" \
-    --listen "127.0.0.1:$ARCHWAY_PORT" --workers 1 --data-dir "$TMP/archway/data" \
+    --listen "127.0.0.1:$ARCHWAY_PORT" --admin-listen 127.0.0.1:0 --workers 1 --data-dir "$TMP/archway/data" \
     >"$TMP/archway/stdout.log" 2>"$TMP/archway/stderr.log" &
 ARCHWAY_PID=$!
 PIDS+=("$ARCHWAY_PID")
@@ -481,23 +488,63 @@ measure() {
     OTHER[$t,$b]=$(other_pct "$o0" "$o1" "$((s1 - s0))" "$(cores_of "$t")")
 }
 
+# Per-round values, by "target,bytes,round".
+declare -A R_RPS R_P50 R_P99 R_ERR R_CPU R_BUSYP R_BUSYL R_OTHER
 NOISY=0
 for b in "${BYTES[@]}"; do
-    for t in "${TARGETS[@]}"; do
-        for attempt in $(seq 0 "$RETRIES"); do
-            wait_quiet "$(cores_of "$t")"
-            log "$(label "$b") $t: warm-up $WARMUP, then $DURATION$( ((attempt == 0)) || echo " (attempt $((attempt + 1)))")"
-            measure "$t" "$b"
-            ((OTHER[$t,$b] <= OTHER_MAX)) && break
-            log "other programs used ${OTHER[$t,$b]}% of a core during the measurement"
+    for ((round = 1; round <= ROUNDS; round++)); do
+        order=("${TARGETS[@]}")
+        ((round % 2)) || order=(direct archway nginx)
+        for t in "${order[@]}"; do
+            for attempt in $(seq 0 "$RETRIES"); do
+                wait_quiet "$(cores_of "$t")"
+                log "$(label "$b") $t, round $round/$ROUNDS: warm-up $WARMUP, then $DURATION$( ((attempt == 0)) || echo " (attempt $((attempt + 1)))")"
+                measure "$t" "$b"
+                ((OTHER[$t,$b] <= OTHER_MAX)) && break
+                log "other programs used ${OTHER[$t,$b]}% of a core during the measurement"
+            done
+            ((OTHER[$t,$b] <= OTHER_MAX)) || NOISY=$((NOISY + 1))
+            k="$t,$b,$round"
+            R_RPS[$k]=${RPS[$t,$b]} R_P50[$k]=${P50[$t,$b]} R_P99[$k]=${P99[$t,$b]} R_ERR[$k]=${ERR[$t,$b]}
+            R_CPU[$k]=${CPU[$t,$b]%\%} R_BUSYP[$k]=${BUSYP[$t,$b]%\%} R_BUSYL[$k]=${BUSYL[$t,$b]%\%}
+            R_OTHER[$k]=${OTHER[$t,$b]}
         done
-        ((OTHER[$t,$b] <= OTHER_MAX)) || NOISY=$((NOISY + 1))
+    done
+done
+
+median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+# rounds ARRAY-NAME TARGET BYTES: the per-round values, one per line.
+rounds() {
+    local -n arr=$1
+    local r
+    for ((r = 1; r <= ROUNDS; r++)); do echo "${arr[$2,$3,$r]}"; done
+}
+# round_ratios ARRAY-NAME A B BYTES: A/B of each round, one per line.
+round_ratios() {
+    local -n arr=$1
+    local r
+    for ((r = 1; r <= ROUNDS; r++)); do
+        awk -v a="${arr[$2,$4,$r]}" -v b="${arr[$3,$4,$r]}" 'BEGIN { if (b > 0) printf "%.4f\n", a / b; else print 0 }'
+    done
+}
+# The table shows each target's medians over rounds; errors are summed, other programs' share is
+# the worst round's.
+for b in "${BYTES[@]}"; do
+    for t in "${TARGETS[@]}"; do
+        RPS[$t,$b]=$(rounds R_RPS "$t" "$b" | median)
+        P50[$t,$b]=$(rounds R_P50 "$t" "$b" | median)
+        P99[$t,$b]=$(rounds R_P99 "$t" "$b" | median)
+        ERR[$t,$b]=$(rounds R_ERR "$t" "$b" | awk '{ n += $1 } END { print n + 0 }')
+        CPU[$t,$b]=$(rounds R_CPU "$t" "$b" | median)%
+        BUSYP[$t,$b]=$(rounds R_BUSYP "$t" "$b" | median)%
+        BUSYL[$t,$b]=$(rounds R_BUSYL "$t" "$b" | median)%
+        OTHER[$t,$b]=$(rounds R_OTHER "$t" "$b" | sort -n | tail -n1)
     done
 done
 
 # --- report ----------------------------------------------------------------------------------
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f×", a / b; else print "n/a" }'; }
+ratio() { awk -v a="$1" 'BEGIN { if (a > 0) printf "%.2f×", a; else print "n/a" }'; }
 
 cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
 rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -507,7 +554,7 @@ report() {
     echo
     echo "$(date -u '+%Y-%m-%d %H:%M UTC'), archway ${rev}${dirty:+ (crates/ modified)}, $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), ${ncpu} CPUs${cpu_model:+ ($cpu_model)}."
     echo "Proxies pinned to CPU $PROXY_CPU with one worker; upstream nginx and wrk on CPU $LOAD_CPU; all at priority (nice) $NICE."
-    echo "wrk -t1 -c$CONNECTIONS -d$DURATION --latency (keep-alive), after a $WARMUP warm-up per target."
+    echo "wrk -t1 -c$CONNECTIONS -d$DURATION --latency (keep-alive), after a $WARMUP warm-up per target; $ROUNDS rounds."
     echo
     echo "| size | target | requests/s | p50 ms | p99 ms | errors | target CPU | CPU $PROXY_CPU busy | CPU $LOAD_CPU busy | other programs |"
     echo "|---:|:---|---:|---:|---:|---:|---:|---:|---:|---:|"
@@ -519,24 +566,27 @@ report() {
         done
     done
     echo
-    echo "| size | archway/nginx req/s | archway/direct req/s | p99 archway/nginx | target met |"
-    echo "|---:|---:|---:|---:|:---|"
-    local met
+    echo "| size | archway/nginx req/s | archway/direct req/s | p99 archway/nginx | target met | archway/nginx req/s by round |"
+    echo "|---:|---:|---:|---:|:---|:---|"
+    local met tr dr pr
     for b in "${BYTES[@]}"; do
-        met=$(awk -v ar="${RPS[archway,$b]}" -v nr="${RPS[nginx,$b]}" \
-            -v ap="${P99[archway,$b]}" -v np="${P99[nginx,$b]}" 'BEGIN {
-                t = (ar >= nr); l = (ap <= np)
+        tr=$(round_ratios R_RPS archway nginx "$b" | median)
+        dr=$(round_ratios R_RPS archway direct "$b" | median)
+        pr=$(round_ratios R_P99 archway nginx "$b" | median)
+        met=$(awk -v t="$tr" -v p="$pr" 'BEGIN {
+                t = (t >= 1); l = (p <= 1)
                 if (t && l) print "yes"
                 else if (!t && !l) print "no (throughput, p99)"
                 else if (!t) print "no (throughput)"
                 else print "no (p99)" }')
-        printf '| %s | %s | %s | %s | %s |\n' "$(label "$b")" \
-            "$(ratio "${RPS[archway,$b]}" "${RPS[nginx,$b]}")" \
-            "$(ratio "${RPS[archway,$b]}" "${RPS[direct,$b]}")" \
-            "$(ratio "${P99[archway,$b]}" "${P99[nginx,$b]}")" "$met"
+        printf '| %s | %s | %s | %s | %s | %s |\n' "$(label "$b")" "$(ratio "$tr")" "$(ratio "$dr")" \
+            "$(ratio "$pr")" "$met" "$(round_ratios R_RPS archway nginx "$b" | awk '{ printf "%s%.2f", (NR > 1 ? ", " : ""), $1 }')"
     done
     echo
     echo "Target: archway ≥ 1.0× nginx's requests/s with a p99 no higher than nginx's."
+    echo "Each figure in the first table is the median of $ROUNDS rounds; each ratio is the median of the"
+    echo "rounds' ratios (a round measures all three targets within a minute, so drift of the machine"
+    echo "cancels out of the ratio)."
     echo "\"target CPU\": CPU time of the target's own processes (100% = one core; for direct, the"
     echo "upstream nginx). \"CPU n busy\": the whole core, whoever used it. A proxy whose target CPU"
     echo "is well below 100% was held back by the load core (wrk + upstream); then requests/s per"

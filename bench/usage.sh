@@ -4,21 +4,24 @@
 # throttle and a quota (both far above the load, so nothing is refused); wrk rotates through
 # all 10,000 keys on both routes, so each request carries the same header either way.
 #
-#   bash bench/usage.sh                       # 3 rounds of 10 s per route
+#   bash bench/usage.sh                       # 9 rounds of 5 s per route
 #   DURATION=5s ROUNDS=1 bash bench/usage.sh  # a quick sanity run
 #
 # Layout: CPU $PROXY_CPU archway (--workers 1); CPU $LOAD_CPU wrk -t1 -c$CONNECTIONS.
-# Rounds alternate keyed/open so that drift on a shared machine hits both alike. Prints
-# requests/s per round, the medians and keyed/open; writes bench/results/usage-latest.md.
+# Rounds alternate keyed/open so that drift on a shared machine hits both alike. The result is
+# the median over rounds of each round's keyed/open ratio: a round's two runs are seconds apart,
+# so a slow spell of the machine (runs here swing by ±15 % from minute to minute) shifts both
+# and cancels out of their ratio, where a ratio of the two medians would keep it. Prints
+# requests/s per round, the medians and the ratios; writes bench/results/usage-latest.md.
 #
-# Environment: DURATION (10s), WARMUP (2s), ROUNDS (3), CONNECTIONS (32), KEYS (10000),
+# Environment: DURATION (5s), WARMUP (2s), ROUNDS (9), CONNECTIONS (32), KEYS (10000),
 # FLUSH_MILLIS (server.usageFlushIntervalMillis, 1000), PROXY_CPU (0), LOAD_CPU (1),
 # ARCHWAY_BIN (skip the build), RESULTS.
 set -euo pipefail
 
-DURATION=${DURATION:-10s}
+DURATION=${DURATION:-5s}
 WARMUP=${WARMUP:-2s}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-9}
 CONNECTIONS=${CONNECTIONS:-32}
 KEYS=${KEYS:-10000}
 PROXY_CPU=${PROXY_CPU:-0}
@@ -134,7 +137,7 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2
 
 run /prod/open "$WARMUP" >/dev/null
 run /prod/keyed "$WARMUP" >/dev/null
-keyed=() open=() keyed_cpu=() open_cpu=()
+keyed=() open=() keyed_cpu=() open_cpu=() pair=() pair_cpu=()
 measure() { # ROUTE-NAME
     local r
     r=$(run "/prod/$1" "$DURATION")
@@ -152,14 +155,16 @@ for ((r = 1; r <= ROUNDS; r++)); do
         measure keyed
         measure open
     fi
-    log "round $r: open ${open[-1]} req/s (${open_cpu[-1]} µs CPU/request), keyed ${keyed[-1]} req/s (${keyed_cpu[-1]} µs CPU/request)"
+    pair+=("$(awk -v k="${keyed[-1]}" -v o="${open[-1]}" 'BEGIN {printf "%.3f", k / o}')")
+    pair_cpu+=("$(awk -v k="${keyed_cpu[-1]}" -v o="${open_cpu[-1]}" 'BEGIN {printf "%.3f", k / o}')")
+    log "round $r: open ${open[-1]} req/s (${open_cpu[-1]} µs CPU/request), keyed ${keyed[-1]} req/s (${keyed_cpu[-1]} µs CPU/request), keyed/open ${pair[-1]}"
 done
 mo=$(printf '%s\n' "${open[@]}" | median)
 mk=$(printf '%s\n' "${keyed[@]}" | median)
 co=$(printf '%s\n' "${open_cpu[@]}" | median)
 ck=$(printf '%s\n' "${keyed_cpu[@]}" | median)
-ratio=$(awk -v k="$mk" -v o="$mo" 'BEGIN {printf "%.3f", k / o}')
-cpu_ratio=$(awk -v k="$ck" -v o="$co" 'BEGIN {printf "%.3f", k / o}')
+ratio=$(printf '%s\n' "${pair[@]}" | median)
+cpu_ratio=$(printf '%s\n' "${pair_cpu[@]}" | median)
 mkdir -p "$(dirname "$RESULTS")"
 {
     echo "| route | requests/s (median of $ROUNDS × $DURATION) | archway CPU µs/request (median) | rounds (req/s) |"
@@ -167,6 +172,9 @@ mkdir -p "$(dirname "$RESULTS")"
     echo "| open (no key) | $mo | $co | ${open[*]} |"
     echo "| keyed ($KEYS keys, plan throttle + quota) | $mk | $ck | ${keyed[*]} |"
     echo
-    echo "throughput keyed/open = $ratio (cost $(awk -v r="$ratio" 'BEGIN {printf "%.1f", (1 - r) * 100}') %)"
-    echo "CPU per request keyed/open = $cpu_ratio (cost $(awk -v r="$cpu_ratio" 'BEGIN {printf "%.1f", (r - 1) * 100}') %)"
+    echo "keyed/open by round (throughput): ${pair[*]}"
+    echo "keyed/open by round (CPU per request): ${pair_cpu[*]}"
+    echo
+    echo "throughput keyed/open = $ratio, median of the rounds' ratios (cost $(awk -v r="$ratio" 'BEGIN {printf "%.1f", (1 - r) * 100}') %)"
+    echo "CPU per request keyed/open = $cpu_ratio, median of the rounds' ratios (cost $(awk -v r="$cpu_ratio" 'BEGIN {printf "%.1f", (r - 1) * 100}') %)"
 } | tee "$RESULTS"

@@ -84,8 +84,8 @@ pub struct RequestContext {
     pub conn: ConnInfo,
     /// The connection's `X-Forwarded-*` values.
     pub forwarded: Arc<Forwarded>,
+    /// When the request arrived (its wall-clock time is [`RequestContext::request_time`]).
     pub started: Instant,
-    pub request_time: SystemTime,
     pub method: http::Method,
     pub version: http::Version,
     /// Host the client named (lower-case, without port).
@@ -116,7 +116,6 @@ impl RequestContext {
             conn,
             forwarded,
             started: Instant::now(),
-            request_time: SystemTime::now(),
             method,
             version,
             domain_name: String::new(),
@@ -166,8 +165,13 @@ impl RequestContext {
         })
     }
 
+    /// When the request arrived, on the wall clock.
+    pub fn request_time(&self) -> SystemTime {
+        crate::clock::wall_at(self.started)
+    }
+
     pub fn request_time_clf(&self) -> String {
-        let t = time::OffsetDateTime::from(self.request_time);
+        let t = time::OffsetDateTime::from(self.request_time());
         let fmt = time::macros::format_description!(
             "[day]/[month repr:short]/[year]:[hour]:[minute]:[second] +0000"
         );
@@ -175,7 +179,7 @@ impl RequestContext {
     }
 
     pub fn request_time_epoch_ms(&self) -> u128 {
-        self.request_time
+        self.request_time()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis())
     }

@@ -8,7 +8,7 @@ static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 static X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
 
-fn is_hop_by_hop(name: &HeaderName) -> bool {
+pub fn is_hop_by_hop(name: &HeaderName) -> bool {
     matches!(
         name.as_str(),
         "connection"
@@ -66,14 +66,21 @@ impl Forwarded {
 
 /// Sets `X-Forwarded-For` (appending the client to any list it sent), `-Proto` and `-Port`.
 pub fn set_forwarded(h: &mut HeaderMap, f: &Forwarded) {
-    let xff = match h.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
-        Some(prev) if !prev.trim().is_empty() => {
-            HeaderValue::from_str(&format!("{prev}, {}", f.ip)).ok()
+    match h.entry(&X_FORWARDED_FOR) {
+        header::Entry::Occupied(mut e) => {
+            let prev = e.get().to_str().ok().map(str::trim).unwrap_or("");
+            let v = if prev.is_empty() {
+                Some(f.ip_value.clone())
+            } else {
+                HeaderValue::from_str(&format!("{prev}, {}", f.ip)).ok()
+            };
+            if let Some(v) = v {
+                e.insert(v);
+            }
         }
-        _ => Some(f.ip_value.clone()),
-    };
-    if let Some(v) = xff {
-        h.insert(X_FORWARDED_FOR.clone(), v);
+        header::Entry::Vacant(e) => {
+            e.insert(f.ip_value.clone());
+        }
     }
     h.insert(X_FORWARDED_PROTO.clone(), f.proto.clone());
     h.insert(X_FORWARDED_PORT.clone(), f.port.clone());

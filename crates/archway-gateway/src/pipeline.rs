@@ -112,6 +112,7 @@ async fn run(
 
     let (stage, consumed) = stage::resolve(snapshot, &ctx.domain_name, &ctx.path)?;
     let stage = stage::pick_deployment(stage);
+    usage::prefetch(&stage, &parts.headers);
     ctx.stage = Some(stage.clone());
     ctx.path_skip = consumed;
 

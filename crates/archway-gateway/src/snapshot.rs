@@ -136,6 +136,15 @@ impl StageKeys {
         self.hasher.hash_one(value) | 1
     }
 
+    /// Starts loading the slot where [`StageKeys::find`] will look for `value` into the cache.
+    #[inline]
+    pub fn prefetch(&self, value: &str) {
+        let i = self.hash(value) as usize & (self.slots.len() - 1);
+        if let Some(e) = self.slots.get(i) {
+            crate::usage::prefetch(e);
+        }
+    }
+
     /// The key whose value is `value`, and its index for [`StageKeys::get`].
     #[inline]
     pub fn find(&self, value: &str) -> Option<(u32, &KeyEntry)> {
@@ -144,8 +153,12 @@ impl StageKeys {
         let mut i = hash as usize & mask;
         loop {
             let e = self.slots.get(i)?;
-            if e.hash == hash && *e.value == *value {
-                return Some((u32::try_from(i).ok()?, e));
+            if e.hash == hash {
+                // The usage is read next: load it while the value is compared.
+                e.usage.prefetch();
+                if *e.value == *value {
+                    return Some((u32::try_from(i).ok()?, e));
+                }
             }
             if e.hash == 0 {
                 return None;

@@ -30,11 +30,10 @@ fn clock_base() -> &'static (Instant, i128) {
     })
 }
 
-/// Nanoseconds on the process's monotonic clock (never 0).
-pub fn monotonic_nanos() -> u64 {
-    clock_base()
-        .0
-        .elapsed()
+/// Nanoseconds on the process's monotonic clock at `at` (never 0). A request passes its
+/// arrival time, read once for all its phases.
+pub fn monotonic_nanos(at: Instant) -> u64 {
+    at.saturating_duration_since(clock_base().0)
         .as_nanos()
         .min(u64::MAX as u128 / 2) as u64
         + 1
@@ -462,6 +461,29 @@ impl KeySlot {
     pub fn get(&self) -> Option<&KeyUsage> {
         self.cell.get().map(|k| &**k)
     }
+
+    /// Starts loading the key's usage into the cache.
+    #[inline]
+    pub fn prefetch(&self) {
+        if let Some(k) = self.cell.get() {
+            prefetch(&**k);
+        }
+    }
+}
+
+/// Starts loading `*p`'s cache line, without waiting for it. With thousands of keys in use, a
+/// keyed request's key entry and usage are rarely in the cache, and each would otherwise cost
+/// a wait on memory in turn (`docs/usage-plans.md`, Cost).
+#[inline(always)]
+pub fn prefetch<T>(p: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint: it reads nothing the program sees and cannot fault.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>((p as *const T).cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 /// What [`UsageState::attach`] needs of a key's slot: its ids, its plan's throttle, the slot.

@@ -508,3 +508,39 @@ async fn request_framing_is_the_gateways() {
         assert!(!head(t).contains("transfer-encoding"));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hop_by_hop_response_headers_stop_at_the_gateway() {
+    // The first response lists only the usual tokens in Connection; the second names headers
+    // of its own; the third is chunked (its Transfer-Encoding is the gateway's to decide).
+    let up = Scripted::start(|g| {
+        Act::Reply(match g.nth_on_conn {
+            0 => b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nX-Kept: 1\r\nProxy-Authenticate: Basic\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+            1 => b"HTTP/1.1 200 OK\r\nX-Private: p\r\nConnection: X-Private, keep-alive\r\nX-Other: o\r\nConnection: x-other\r\nX-Kept: 2\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+            _ => b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: x-t\r\nX-Kept: 3\r\n\r\n2\r\nok\r\n0\r\n\r\n".to_vec(),
+        })
+    })
+    .await;
+    let gw = TestGateway::start(&up.yaml());
+    let mut c = OneConn::open(gw.addr).await;
+    for kept in ["1", "2", "3"] {
+        let r = c.get("/prod/h").await;
+        assert_eq!((r.status, r.text().as_str()), (200, "ok"));
+        assert_eq!(r.headers["x-kept"], kept, "{:?}", r.headers);
+        for hop in [
+            "keep-alive",
+            "proxy-authenticate",
+            "x-private",
+            "x-other",
+            "trailer",
+        ] {
+            assert!(
+                !r.headers.contains_key(hop),
+                "{hop} reached the client: {:?}",
+                r.headers
+            );
+        }
+    }
+    // Every response was complete and asked for no close: one connection served them all.
+    assert_eq!(up.connections(), 1, "{:?}", up.got());
+}

@@ -120,6 +120,18 @@ pub trait Tx {
         expect: Expect,
     ) -> Result<u64, TxAbort>;
 
+    /// [`Tx::put`] with the body given as JSON text, for a caller that serialises a large
+    /// document straight from its own data rather than through a [`Value`] (the usage flush
+    /// writes thousands of keys a second). The text is checked to be one JSON value.
+    fn put_json(
+        &mut self,
+        kind: &str,
+        scope: &str,
+        key: &str,
+        body: &str,
+        expect: Expect,
+    ) -> Result<u64, TxAbort>;
+
     /// Delete a document, if `expect` holds. Returns whether there was one to delete.
     /// (`Expect::Absent` holds only when there is nothing to delete.)
     fn delete(

@@ -268,32 +268,19 @@ impl SqliteTx<'_> {
     }
 }
 
-impl Tx for SqliteTx<'_> {
-    fn get(&mut self, kind: &str, scope: &str, key: &str) -> Result<Option<Doc>, TxAbort> {
-        self.live()?;
-        get_doc(self.conn, self.path, kind, scope, key).or_else(|e| self.fail(e))
-    }
-
-    fn list(&mut self, kind: &str, scope: &str) -> Result<Vec<Doc>, TxAbort> {
-        self.live()?;
-        list_docs(self.conn, self.path, kind, Some(scope)).or_else(|e| self.fail(e))
-    }
-
-    fn put(
+impl SqliteTx<'_> {
+    /// Writes a document's JSON text, if `expect` holds.
+    fn write(
         &mut self,
         kind: &str,
         scope: &str,
         key: &str,
-        body: &Value,
+        text: &str,
         expect: Expect,
     ) -> Result<u64, TxAbort> {
         self.live()?;
         let found = self.check_expectation(kind, scope, key, expect)?;
         let version = found.map_or(1, |v| v.saturating_add(1));
-        let text = match serde_json::to_string(body) {
-            Ok(text) => text,
-            Err(e) => return self.fail(StoreError::Aborted(Box::new(e))),
-        };
         let (version_i, revision_i) =
             match (to_i64(self.path, version), to_i64(self.path, self.revision)) {
                 (Ok(v), Ok(r)) => (v, r),
@@ -319,7 +306,47 @@ impl Tx for SqliteTx<'_> {
             Err(e) => self.fail(sql_err(self.path, e)),
         }
     }
+}
 
+impl Tx for SqliteTx<'_> {
+    fn get(&mut self, kind: &str, scope: &str, key: &str) -> Result<Option<Doc>, TxAbort> {
+        self.live()?;
+        get_doc(self.conn, self.path, kind, scope, key).or_else(|e| self.fail(e))
+    }
+
+    fn list(&mut self, kind: &str, scope: &str) -> Result<Vec<Doc>, TxAbort> {
+        self.live()?;
+        list_docs(self.conn, self.path, kind, Some(scope)).or_else(|e| self.fail(e))
+    }
+
+    fn put(
+        &mut self,
+        kind: &str,
+        scope: &str,
+        key: &str,
+        body: &Value,
+        expect: Expect,
+    ) -> Result<u64, TxAbort> {
+        match serde_json::to_string(body) {
+            Ok(text) => self.write(kind, scope, key, &text, expect),
+            Err(e) => self.fail(StoreError::Aborted(Box::new(e))),
+        }
+    }
+
+    fn put_json(
+        &mut self,
+        kind: &str,
+        scope: &str,
+        key: &str,
+        body: &str,
+        expect: Expect,
+    ) -> Result<u64, TxAbort> {
+        // Every reader parses what is stored: text that is not one JSON value never gets in.
+        if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(body) {
+            return self.fail(StoreError::Aborted(Box::new(e)));
+        }
+        self.write(kind, scope, key, body, expect)
+    }
     fn delete(
         &mut self,
         kind: &str,

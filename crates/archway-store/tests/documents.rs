@@ -487,3 +487,29 @@ fn usable_as_a_shared_trait_object() {
         .unwrap();
     assert!(store.get("k", "", "x").unwrap().is_some());
 }
+
+#[test]
+fn json_text_is_stored_as_given_and_must_be_one_value() {
+    let (_dir, store) = store();
+    let text = r#"{"keys":{"k1":[1700000000,7,[[19700,3]]],"k0":[0,0,[]]}}"#;
+    let rev = store
+        .transact(&mut |tx| {
+            assert_eq!(tx.put_json("usage", "", "p1", text, Expect::Absent)?, 1);
+            Ok(())
+        })
+        .unwrap();
+    let doc = store.get("usage", "", "p1").unwrap().unwrap();
+    assert_eq!((doc.version, doc.revision), (1, rev));
+    assert_eq!(serde_json::to_string(&doc.body).unwrap(), text);
+
+    // Not JSON, or more than one value: the transaction fails and nothing changes.
+    for bad in [r#"{"keys":"#, "1 2", ""] {
+        let r = store.transact(&mut |tx| {
+            tx.put_json("usage", "", "p1", bad, Expect::Any)?;
+            Ok(())
+        });
+        assert!(r.is_err(), "{bad:?} was stored");
+        let doc = store.get("usage", "", "p1").unwrap().unwrap();
+        assert_eq!(serde_json::to_string(&doc.body).unwrap(), text);
+    }
+}

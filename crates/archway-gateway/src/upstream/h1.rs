@@ -27,6 +27,7 @@ use rustc_hash::FxHashMap;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io;
+use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
@@ -427,15 +428,23 @@ enum Head {
     Final(http::response::Parts, BodyState, bool),
 }
 
-/// Parses a response head from the front of the buffer, if it is all there.
+/// Parses a response head from the front of the buffer, if it is all there. Hop-by-hop
+/// headers (RFC 9110 §7.6.1) are read for framing and left out of the response's headers, so
+/// that the gateway has nothing to remove.
 fn parse_head(conn: &mut Conn, method: &Method) -> Result<Option<Head>, Error> {
     // Offsets of each header's name and value in the head, taken while httparse borrows the
-    // buffer, so that values can then share the frozen head's memory.
-    let mut spans = [(0u32, 0u32, 0u32, 0u32); MAX_HEADERS];
+    // buffer, so that values can then share the frozen head's memory. Neither array is
+    // initialised: a response head is parsed on every proxied request.
+    let mut spans = [const { MaybeUninit::<[u32; 4]>::uninit() }; MAX_HEADERS];
     let (len, code, minor, count) = {
-        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut res = httparse::Response::new(&mut headers);
-        let len = match res.parse(&conn.buf) {
+        let mut headers = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+        let mut res = httparse::Response::new(&mut []);
+        let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+            &mut res,
+            &conn.buf,
+            &mut headers,
+        );
+        let len = match parsed {
             Ok(httparse::Status::Complete(n)) => n,
             Ok(httparse::Status::Partial) => return Ok(None),
             Err(httparse::Error::TooManyHeaders) => {
@@ -448,7 +457,7 @@ fn parse_head(conn: &mut Conn, method: &Method) -> Result<Option<Head>, Error> {
         for (span, h) in spans.iter_mut().zip(res.headers.iter()) {
             let n = at(h.name.as_bytes());
             let v = at(h.value);
-            *span = (n, n + h.name.len() as u32, v, v + h.value.len() as u32);
+            span.write([n, n + h.name.len() as u32, v, v + h.value.len() as u32]);
         }
         (
             len,
@@ -466,18 +475,23 @@ fn parse_head(conn: &mut Conn, method: &Method) -> Result<Option<Head>, Error> {
         return Ok(Some(Head::Interim));
     }
 
-    let mut headers = HeaderMap::with_capacity(count);
+    // Room for the headers the gateway adds (the request id, say) without growing.
+    let mut headers = HeaderMap::with_capacity(count + 2);
     let mut length: Option<u64> = None;
     let mut chunked = false;
     let mut has_te = false;
     let mut close = minor == 0;
-    for &(ns, ne, vs, ve) in &spans[..count] {
+    // Header names the upstream's `Connection` lists besides close and keep-alive.
+    let mut listed = false;
+    for span in &spans[..count] {
+        // SAFETY: the loop above wrote the first `count` spans (httparse returned `count`
+        // headers).
+        let [ns, ne, vs, ve] = unsafe { span.assume_init() };
         let name = HeaderName::from_bytes(&head[ns as usize..ne as usize])
             .map_err(|_| Error::Invalid("bad header name"))?;
-        let value = HeaderValue::from_maybe_shared(head.slice(vs as usize..ve as usize))
-            .map_err(|_| Error::Invalid("bad header value"))?;
+        let value = &head[vs as usize..ve as usize];
         if name == header::CONTENT_LENGTH {
-            let n = std::str::from_utf8(value.as_bytes())
+            let n = std::str::from_utf8(value)
                 .ok()
                 .and_then(|s| s.trim().parse::<u64>().ok())
                 .ok_or(Error::Invalid("bad content-length"))?;
@@ -489,21 +503,35 @@ fn parse_head(conn: &mut Conn, method: &Method) -> Result<Option<Head>, Error> {
             has_te = true;
             // The last coding listed decides whether the body is chunked.
             chunked = value
-                .as_bytes()
                 .rsplit(|b| *b == b',')
                 .next()
                 .is_some_and(|c| c.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+            continue;
         } else if name == header::CONNECTION {
-            for token in value.as_bytes().split(|b| *b == b',') {
+            for token in value.split(|b| *b == b',') {
                 let token = token.trim_ascii();
                 if token.eq_ignore_ascii_case(b"close") {
                     close = true;
-                } else if minor == 0 && token.eq_ignore_ascii_case(b"keep-alive") {
-                    close = false;
+                } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                    if minor == 0 {
+                        close = false;
+                    }
+                } else if !token.is_empty() {
+                    listed = true;
                 }
             }
+            if listed {
+                // Kept until the names it lists are removed, below.
+                headers.append(name, shared_value(&head, vs, ve)?);
+            }
+            continue;
+        } else if crate::headers::is_hop_by_hop(&name) {
+            continue;
         }
-        headers.append(name, value);
+        headers.append(name, shared_value(&head, vs, ve)?);
+    }
+    if listed {
+        crate::headers::strip_hop_by_hop(&mut headers);
     }
 
     let state = if *method == Method::HEAD
@@ -535,6 +563,12 @@ fn parse_head(conn: &mut Conn, method: &Method) -> Result<Option<Head>, Error> {
     parts.status = status;
     parts.headers = headers;
     Ok(Some(Head::Final(parts, state, !close)))
+}
+
+/// A header value sharing the response head's memory.
+fn shared_value(head: &Bytes, start: u32, end: u32) -> Result<HeaderValue, Error> {
+    HeaderValue::from_maybe_shared(head.slice(start as usize..end as usize))
+        .map_err(|_| Error::Invalid("bad header value"))
 }
 
 /// A response body read from an upstream connection, which goes back to the pool at the end.
