@@ -979,9 +979,19 @@ fn update_usage_plan(
 
 fn delete_usage_plan(store: &dyn DocumentStore, plan_id: &str) -> Result<Outcome, ApiError> {
     let revision = store.transact(&mut |tx| {
-        if !tx.delete(KIND_USAGEPLAN, "", plan_id, Expect::Any)? {
+        let Some(doc) = tx.get(KIND_USAGEPLAN, "", plan_id)? else {
             return Err(cancel(plan_not_found()));
+        };
+        let plan: UsagePlanDoc =
+            serde_json::from_value(doc.body).map_err(|_| cancel(ApiError::internal()))?;
+        // AWS refuses too: its API stages are removed first (UpdateUsagePlan, remove /apiStages).
+        if let Some(s) = plan.api_stages.first() {
+            return Err(cancel(ApiError::bad_request(format!(
+                "Cannot delete Usage Plan {plan_id} because there are API Stages associated with it, including {}:{}",
+                s.api_id, s.stage
+            ))));
         }
+        tx.delete(KIND_USAGEPLAN, "", plan_id, Expect::Any)?;
         for k in tx.list(KIND_USAGEPLAN_KEY, plan_id)? {
             tx.delete(KIND_USAGEPLAN_KEY, plan_id, &k.key, Expect::Any)?;
         }

@@ -382,6 +382,28 @@ async fn usage_plans_are_enforced_reported_and_reset() {
         .await;
     assert_eq!(r.status, 202);
     assert_eq!(count(&h, &format!("/usageplans/{plan_id}/keys")).await, 0);
+    // A plan with API stages is not deleted (AWS's answer), and stays as it was.
+    let r = h
+        .call("DELETE", &format!("/usageplans/{plan_id}"), None)
+        .await;
+    assert_eq!(r.status, 400, "{}", r.error_text());
+    assert_eq!(
+        r.error_text(),
+        format!("BadRequestException: Cannot delete Usage Plan {plan_id} because there are API Stages associated with it, including {api}:prod")
+    );
+    let r = h.call("GET", &format!("/usageplans/{plan_id}"), None).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["apiStages"][0]["stage"], "prod");
+    let r = h
+        .call(
+            "PATCH",
+            &format!("/usageplans/{plan_id}"),
+            Some(json!({"patchOperations": [
+                {"op": "remove", "path": "/apiStages", "value": format!("{api}:prod")}
+            ]})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.error_text());
     let r = h
         .call("DELETE", &format!("/usageplans/{plan_id}"), None)
         .await;
