@@ -281,8 +281,8 @@ impl UsagePlanDoc {
 
 /// A key's usage in a plan, as persisted (see [`UsageRecord`]): written as the array
 /// `[periodStart, used, [[day, count], ...]]`, compact because a flush may write thousands.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
-#[serde(from = "UsageRow", into = "UsageRow")]
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(from = "UsageRow")]
 pub struct UsageDoc {
     pub period_start: i64,
     pub used: u64,
@@ -291,9 +291,45 @@ pub struct UsageDoc {
     pub days: BTreeMap<i64, u64>,
 }
 
-/// [`UsageDoc`]'s stored form.
-#[derive(Serialize, Deserialize)]
+/// [`UsageDoc`]'s stored form, as read.
+#[derive(Deserialize)]
 struct UsageRow(i64, u64, Vec<(i64, u64)>);
+
+/// [`UsageDoc`]'s stored form, as written: borrowed, so that a flush serialises the data
+/// plane's records without copying them (see `usage_body`).
+struct StoredUsage<'a> {
+    period_start: i64,
+    used: u64,
+    days: &'a BTreeMap<i64, u64>,
+}
+
+impl Serialize for StoredUsage<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple;
+        struct Days<'a>(&'a BTreeMap<i64, u64>);
+        impl Serialize for Days<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_seq(self.0.iter())
+            }
+        }
+        let mut t = s.serialize_tuple(3)?;
+        t.serialize_element(&self.period_start)?;
+        t.serialize_element(&self.used)?;
+        t.serialize_element(&Days(self.days))?;
+        t.end()
+    }
+}
+
+impl Serialize for UsageDoc {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        StoredUsage {
+            period_start: self.period_start,
+            used: self.used,
+            days: &self.days,
+        }
+        .serialize(s)
+    }
+}
 
 impl From<UsageRow> for UsageDoc {
     fn from(r: UsageRow) -> Self {
@@ -305,12 +341,7 @@ impl From<UsageRow> for UsageDoc {
     }
 }
 
-impl From<UsageDoc> for UsageRow {
-    fn from(d: UsageDoc) -> Self {
-        UsageRow(d.period_start, d.used, d.days.into_iter().collect())
-    }
-}
-
+#[cfg(test)]
 impl From<&UsageRecord> for UsageDoc {
     fn from(r: &UsageRecord) -> Self {
         UsageDoc {
@@ -529,16 +560,14 @@ fn usage_body(records: &[(String, UsageRecord)]) -> Result<String, ApiError> {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
             let mut map = s.serialize_map(Some(self.0.len()))?;
             for (k, r) in &self.0 {
-                // UsageDoc's stored form (`UsageRow`).
-                map.serialize_entry(k, &(r.period_start, r.used, Days(&r.days)))?;
+                let row = StoredUsage {
+                    period_start: r.period_start,
+                    used: r.used,
+                    days: &r.days,
+                };
+                map.serialize_entry(k, &row)?;
             }
             map.end()
-        }
-    }
-    struct Days<'a>(&'a BTreeMap<i64, u64>);
-    impl Serialize for Days<'_> {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            s.collect_seq(self.0.iter())
         }
     }
     let mut sorted: Vec<&(String, UsageRecord)> = records.iter().collect();

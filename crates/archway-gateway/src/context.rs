@@ -178,10 +178,15 @@ impl RequestContext {
         t.format(&fmt).unwrap_or_default()
     }
 
-    pub fn request_time_epoch_ms(&self) -> u128 {
+    /// How long after the epoch the request arrived (zero for a clock before 1970).
+    pub fn request_time_since_epoch(&self) -> Duration {
         self.request_time()
             .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis())
+            .unwrap_or_default()
+    }
+
+    pub fn request_time_epoch_ms(&self) -> u128 {
+        self.request_time_since_epoch().as_millis()
     }
 
     pub fn protocol(&self) -> &'static str {

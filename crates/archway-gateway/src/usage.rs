@@ -17,39 +17,21 @@ use archway_model::{Quota, QuotaPeriod, Throttle};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
-/// The monotonic clock's start, and the wall clock then (nanoseconds since the epoch).
-fn clock_base() -> &'static (Instant, i128) {
-    static BASE: OnceLock<(Instant, i128)> = OnceLock::new();
-    BASE.get_or_init(|| {
-        let wall = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as i128);
-        (Instant::now(), wall)
-    })
+/// The monotonic clock's start.
+fn clock_base() -> Instant {
+    static BASE: OnceLock<Instant> = OnceLock::new();
+    *BASE.get_or_init(Instant::now)
 }
 
 /// Nanoseconds on the process's monotonic clock at `at` (never 0). A request passes its
 /// arrival time, read once for all its phases.
 pub fn monotonic_nanos(at: Instant) -> u64 {
-    at.saturating_duration_since(clock_base().0)
+    at.saturating_duration_since(clock_base())
         .as_nanos()
         .min(u64::MAX as u128 / 2) as u64
         + 1
-}
-
-/// Seconds since the epoch at [`monotonic_nanos`] `mono`: the wall clock read at start plus
-/// the monotonic time since, so that a request reads one clock, not two. (A wall clock stepped
-/// while the process runs moves quota periods by that step; NTP's slewing is negligible.)
-pub fn wall_seconds_at(mono: u64) -> i64 {
-    let wall = clock_base().1;
-    // The common case in 64-bit arithmetic (a 128-bit division is a library call): a wall
-    // clock after 1970 and before 2500.
-    match u64::try_from(wall).ok().and_then(|w| w.checked_add(mono)) {
-        Some(n) => (n / 1_000_000_000) as i64,
-        None => ((wall + mono as i128).div_euclid(1_000_000_000)) as i64,
-    }
 }
 
 /// A token bucket (see the module's doc). The limits are given at each call, since they come

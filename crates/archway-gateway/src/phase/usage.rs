@@ -12,7 +12,7 @@
 use crate::context::RequestContext;
 use crate::error::GatewayError;
 use crate::snapshot::{CompiledRoute, CompiledStage, KeyEntry};
-use crate::usage::{monotonic_nanos, wall_seconds_at, Bucket, BucketSlot};
+use crate::usage::{monotonic_nanos, Bucket, BucketSlot};
 use archway_model::{ApiKeySource, GatewayResponseType, Settings, Throttle};
 use http::HeaderMap;
 
@@ -60,16 +60,15 @@ pub fn check(
             }
         }
     }
-    if !usage
-        .counter
-        .try_consume(plan.quota.as_ref(), wall_seconds_at(now))
-    {
+    if !usage.counter.try_consume(
+        plan.quota.as_ref(),
+        ctx.request_time_since_epoch().as_secs() as i64,
+    ) {
         return Err(GatewayError::new(GatewayResponseType::QuotaExceeded));
     }
     Ok(())
 }
 
-/// The API key the request carries, if it may call this stage, and its index.
 /// Starts loading the entry of the request's API key into the cache, so that the wait on
 /// memory overlaps the phases before [`check`] (route matching) instead of adding to them.
 #[inline]
@@ -82,6 +81,7 @@ pub fn prefetch(stage: &CompiledStage, headers: &HeaderMap) {
     }
 }
 
+/// The API key the request carries, if it may call this stage, and its index.
 fn api_key<'s>(
     stage: &'s CompiledStage,
     headers: &HeaderMap,
