@@ -169,6 +169,13 @@ pub struct LoggedBody {
     pending: Option<Box<Pending>>,
 }
 
+impl LoggedBody {
+    /// See [`crate::upstream::h1::H1Body::take_raw_headers`].
+    pub fn take_raw_headers(&mut self) -> Option<Box<crate::upstream::h1::RawHeaders>> {
+        self.inner.take_raw_headers()
+    }
+}
+
 impl http_body::Body for LoggedBody {
     type Data = Bytes;
     type Error = BodyError;

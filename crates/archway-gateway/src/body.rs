@@ -34,6 +34,15 @@ impl Body {
             Body::Full(Some(b))
         }
     }
+
+    /// An upstream response's header lines, when they were passed through rather than read
+    /// into the response's map (`upstream::h1::RawHeaders`).
+    pub fn take_raw_headers(&mut self) -> Option<Box<crate::upstream::h1::RawHeaders>> {
+        match self {
+            Body::Upstream(u) => u.take_raw_headers(),
+            _ => None,
+        }
+    }
 }
 
 impl From<Incoming> for Body {

@@ -102,6 +102,9 @@ pub struct RequestContext {
     /// The API key the request was admitted with: its index in the stage's keys
     /// ([`RequestContext::api_key`]), so that a keyed request copies nothing.
     pub api_key: Option<u32>,
+    /// The response is written by [`crate::http1`], which writes an upstream's header lines
+    /// passed through ([`crate::upstream::h1::RawHeaders`]) as well as the response's map.
+    pub inline_writer: bool,
 }
 
 impl RequestContext {
@@ -127,7 +130,14 @@ impl RequestContext {
             integration_latency: Latency::default(),
             user_agent: None,
             api_key: None,
+            inline_writer: false,
         }
+    }
+
+    /// Whether an upstream response may keep its header lines out of its map: its writer
+    /// passes them through, and nothing on the way edits its headers (CORS does).
+    pub fn passes_headers_through(&self) -> bool {
+        self.inline_writer && self.stage.as_ref().is_some_and(|s| s.cors.is_none())
     }
 
     pub fn route(&self) -> Option<&CompiledRoute> {

@@ -28,6 +28,7 @@
 use crate::body::{Body, BodyError};
 use crate::context::{AmbiguousFraming, ConnInfo};
 use crate::headers::Forwarded;
+use crate::upstream::h1::RawHeaders;
 use crate::{pipeline, Gateway};
 use bytes::{Buf, Bytes, BytesMut};
 use http::{header, HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri, Version};
@@ -115,7 +116,7 @@ where
             BodyPlan::Stream(remaining) => {
                 let (tx, rx) = mpsc::channel(1);
                 let req = req.map(|()| Body::Client(ClientBody { rx, remaining }));
-                let mut handled = pin!(pipeline::handle(gw, conn, forwarded.clone(), req));
+                let mut handled = pin!(pipeline::handle(gw, conn, forwarded.clone(), req, true));
                 let mut pump = pin!(c.pump(remaining, tx));
                 let mut pumped = false;
                 let resp = poll_fn(|cx| {
@@ -133,7 +134,7 @@ where
             }
             BodyPlan::Ready(body) => {
                 let req = req.map(|()| body);
-                pipeline::handle(gw, conn, forwarded.clone(), req).await
+                pipeline::handle(gw, conn, forwarded.clone(), req, true).await
             }
         };
         keep_alive &= !unread && !c.token.is_cancelled();
@@ -408,7 +409,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
         head_only: bool,
         keep_alive: bool,
     ) -> bool {
-        let (mut parts, body) = resp.into_parts();
+        let (mut parts, mut body) = resp.into_parts();
+        let raw = body.take_raw_headers();
         let mut body = pin!(body);
         let status = parts.status;
         let bodiless = head_only
@@ -425,7 +427,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                     None
                 }
             },
-            None => None,
+            None => raw.as_ref().and_then(|r| r.content_length),
         };
         let framing = match declared.or(body.size_hint().exact()) {
             _ if bodiless => Framing::None,
@@ -438,6 +440,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
         encode_head(
             &mut out,
             status,
+            raw.as_deref(),
             &parts.headers,
             framing,
             declared.is_none(),
@@ -622,6 +625,7 @@ impl Framing {
 fn encode_head(
     out: &mut Vec<u8>,
     status: StatusCode,
+    raw: Option<&RawHeaders>,
     headers: &HeaderMap,
     framing: Framing,
     add_length: bool,
@@ -633,6 +637,10 @@ fn encode_head(
     out.extend_from_slice(status.canonical_reason().unwrap_or("Unknown").as_bytes());
     out.extend_from_slice(b"\r\n");
     let mut has_date = false;
+    if let Some(raw) = raw {
+        raw.write(out);
+        has_date = raw.has_date;
+    }
     for (name, value) in headers {
         if name == header::CONNECTION {
             continue;

@@ -64,16 +64,20 @@ use std::sync::Arc;
 static X_AMZN_REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
 static APIGW_REQUEST_ID: HeaderName = HeaderName::from_static("apigw-requestid");
 
-/// Serves one request. Never fails: every error becomes its gateway response.
+/// Serves one request. Never fails: every error becomes its gateway response. `inline_writer`:
+/// the response is written by [`crate::http1`] (see [`RequestContext::inline_writer`]); any
+/// other writer sees every header in the response's map.
 pub async fn handle(
     gw: &Gateway,
     conn: ConnInfo,
     forwarded: Arc<Forwarded>,
     req: Request<Body>,
+    inline_writer: bool,
 ) -> Response<LoggedBody> {
     // The snapshot this request runs on from start to finish, whatever reloads happen.
     let snapshot = gw.snapshot();
     let mut ctx = RequestContext::new(conn, forwarded, req.method().clone(), req.version());
+    ctx.inline_writer = inline_writer;
     let origin = req.headers().get(http::header::ORIGIN).cloned();
     let mut resp = match run(gw, &snapshot, &mut ctx, req).await {
         Ok(r) => r,

@@ -311,7 +311,7 @@ impl Connection {
             }
             let gw = gw.clone();
             let forwarded = forwarded.clone();
-            async move { Ok::<_, Infallible>(pipeline::handle(&gw, info, forwarded, req).await) }
+            async move { Ok::<_, Infallible>(pipeline::handle(&gw, info, forwarded, req, false).await) }
         });
         let io = IdleIo::new(
             TokioIo::new(FramingWatch::new(io, verdicts)),

@@ -544,3 +544,195 @@ async fn hop_by_hop_response_headers_stop_at_the_gateway() {
     // Every response was complete and asked for no close: one connection served them all.
     assert_eq!(up.connections(), 1, "{:?}", up.got());
 }
+
+/// Sends raw `req` on a new client connection and reads one response with a Content-Length
+/// body (or none, for HEAD): its head as text, and its body.
+async fn raw_exchange(
+    addr: std::net::SocketAddr,
+    req: &[u8],
+    head_request: bool,
+) -> (String, Vec<u8>) {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(req).await.unwrap();
+    let mut buf = Vec::new();
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let mut chunk = [0u8; 4096];
+        let n = s.read(&mut chunk).await.unwrap();
+        assert!(
+            n > 0,
+            "closed before a whole head: {:?}",
+            String::from_utf8_lossy(&buf)
+        );
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8(buf[..head_end].to_vec()).unwrap();
+    let len = if head_request {
+        0
+    } else {
+        head.lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("content-length")
+                    .then(|| v.trim().parse::<usize>().unwrap())
+            })
+            .expect("a content-length")
+    };
+    while buf.len() < head_end + len {
+        let mut chunk = [0u8; 4096];
+        let n = s.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "closed inside the body");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    (head, buf[head_end..head_end + len].to_vec())
+}
+
+/// The header lines of a response head, without the status line and the empty line.
+fn lines(head: &str) -> Vec<&str> {
+    head.split("\r\n")
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+fn named<'a>(lines: &[&'a str], name: &str) -> Vec<&'a str> {
+    lines
+        .iter()
+        .filter(|l| {
+            l.split_once(':')
+                .is_some_and(|(n, _)| n.eq_ignore_ascii_case(name))
+        })
+        .copied()
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn end_to_end_header_lines_reach_the_client_as_the_upstream_wrote_them() {
+    // The inline server passes the upstream's end-to-end lines through (`RawHeaders`): order,
+    // repeats, case and spelling are the upstream's; hop-by-hop lines anywhere among them are
+    // left out (here three of them, making the most runs of lines passed through); the
+    // gateway's own framing, Date and request id are not doubled.
+    let up = Scripted::start(|g| {
+        Act::Reply(match target(g).as_str() {
+            "plain" => b"HTTP/1.1 200 OK\r\nServer: up/1\r\nSet-Cookie: a=1\r\nConnection: keep-alive\r\nSet-Cookie: b=2\r\nDate: Mon, 01 Jan 2024 00:00:00 GMT\r\nKeep-Alive: timeout=5\r\nX-MiXeD-Case: v  \r\nContent-Length: 2\r\nTE: trailers\r\nX-Last: z\r\n\r\nok".to_vec(),
+            // More runs of lines than are passed through: read into the header map instead.
+            "runs" => b"HTTP/1.1 200 OK\r\nX-1: 1\r\nKeep-Alive: a\r\nX-2: 2\r\nKeep-Alive: b\r\nX-3: 3\r\nKeep-Alive: c\r\nX-4: 4\r\nKeep-Alive: d\r\nX-5: 5\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+            // An upstream's request id is the gateway's to set.
+            "id" => b"HTTP/1.1 200 OK\r\nx-amzn-RequestId: from-upstream\r\nX-Kept: k\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+            // Lines ending in a bare LF reach the client ending in CRLF.
+            "lf" => b"HTTP/1.1 200 OK\nX-Kept: k\nContent-Length: 2\n\nok".to_vec(),
+            // HEAD: the upstream's Content-Length stays, with no body.
+            _ => b"HTTP/1.1 200 OK\r\nX-Kept: k\r\nContent-Length: 5\r\n\r\n".to_vec(),
+        })
+    })
+    .await;
+    let gw = TestGateway::start(&up.yaml());
+    let get = |p: &str| format!("GET /prod/{p} HTTP/1.1\r\nHost: x\r\n\r\n");
+
+    let (head, body) = raw_exchange(gw.addr, get("plain").as_bytes(), false).await;
+    assert_eq!(body, b"ok");
+    let l = lines(&head);
+    let end_to_end: Vec<&str> = l
+        .iter()
+        .copied()
+        .filter(|l| !l.to_ascii_lowercase().starts_with("x-amzn-requestid:"))
+        .collect();
+    assert_eq!(
+        end_to_end,
+        [
+            "Server: up/1",
+            "Set-Cookie: a=1",
+            "Set-Cookie: b=2",
+            "Date: Mon, 01 Jan 2024 00:00:00 GMT",
+            "X-MiXeD-Case: v  ",
+            "Content-Length: 2",
+            "X-Last: z",
+        ],
+        "{head}"
+    );
+    assert_eq!(named(&l, "x-amzn-requestid").len(), 1, "{head}");
+
+    for (path, kept) in [("runs", "x-5"), ("id", "x-kept"), ("lf", "x-kept")] {
+        let (head, body) = raw_exchange(gw.addr, get(path).as_bytes(), false).await;
+        assert_eq!(body, b"ok", "{path}");
+        assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{path}: {head}");
+        let l = lines(&head);
+        assert_eq!(named(&l, kept).len(), 1, "{path}: {head}");
+        assert_eq!(
+            named(&l, "content-length"),
+            ["content-length: 2"],
+            "{path}: {head}"
+        );
+        assert_eq!(
+            named(&l, "keep-alive"),
+            Vec::<&str>::new(),
+            "{path}: {head}"
+        );
+        assert_eq!(named(&l, "date").len(), 1, "{path}: {head}");
+        let ids = named(&l, "x-amzn-requestid");
+        assert_eq!(ids.len(), 1, "{path}: {head}");
+        assert!(!ids[0].contains("from-upstream"), "{path}: {head}");
+        // Every line ended in CRLF: no bare LF is left inside a line.
+        assert!(l.iter().all(|l| !l.contains('\n')), "{path}: {head:?}");
+    }
+    let (_, body) = raw_exchange(gw.addr, get("runs").as_bytes(), false).await;
+    assert_eq!(body, b"ok");
+
+    let (head, body) = raw_exchange(
+        gw.addr,
+        b"HEAD /prod/head HTTP/1.1\r\nHost: x\r\n\r\n",
+        true,
+    )
+    .await;
+    assert!(body.is_empty());
+    assert_eq!(
+        named(&lines(&head), "content-length"),
+        ["Content-Length: 5"],
+        "{head}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_writers_and_cors_see_the_upstream_headers_in_the_map() {
+    // HTTP/2 clients are written by hyper, and a CORS stage edits the response's headers: both
+    // get the upstream's headers through the map, hop-by-hop ones left out as before. (API
+    // Gateway ignores the CORS headers an integration returns on a stage with CORS.)
+    let up = Scripted::start(|_| {
+        Act::Reply(b"HTTP/1.1 200 OK\r\nX-Kept: k\r\nAccess-Control-Allow-Origin: *\r\nConnection: keep-alive\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Length: 2\r\n\r\nok".to_vec())
+    })
+    .await;
+    let yaml = format!(
+        "apis:\n  - name: api\n    protocol: HTTP\n    corsConfiguration: {{ allowOrigins: ['https://a.example'] }}\n    stages:\n      $default: {{}}\n    routes:\n      GET /cors:\n        integration:\n          type: HTTP_PROXY\n          uri: \"http://{}/cors\"\n",
+        up.addr
+    );
+    let gw = TestGateway::start(&yaml);
+    let (head, body) = raw_exchange(
+        gw.addr,
+        b"GET /cors HTTP/1.1\r\nHost: x\r\nOrigin: https://a.example\r\n\r\n",
+        false,
+    )
+    .await;
+    assert_eq!(body, b"ok");
+    let l = lines(&head);
+    assert_eq!(
+        named(&l, "access-control-allow-origin"),
+        ["access-control-allow-origin: https://a.example"],
+        "{head}"
+    );
+    assert_eq!(named(&l, "set-cookie").len(), 2, "{head}");
+    assert_eq!(named(&l, "x-kept").len(), 1, "{head}");
+    assert_eq!(named(&l, "connection").len(), 0, "{head}");
+    assert_eq!(named(&l, "apigw-requestid").len(), 1, "{head}");
+
+    let gw = TestGateway::start(&up.yaml());
+    let c = h2c_client();
+    let r = get(&c, &gw.url("/prod/h2")).await;
+    assert_eq!((r.status, &r.body[..]), (200, &b"ok"[..]));
+    assert_eq!(r.headers["x-kept"], "k");
+    let cookies: Vec<_> = r.headers.get_all("set-cookie").iter().collect();
+    assert_eq!(cookies, ["a=1", "b=2"]);
+    assert!(!r.headers.contains_key("connection"));
+    assert_eq!(r.headers.get_all("x-amzn-requestid").iter().count(), 1);
+}

@@ -130,7 +130,7 @@ pub async fn call(
     *req.method_mut() = integration.method.clone().unwrap_or(parts.method.clone());
     *req.uri_mut() = uri;
     *req.headers_mut() = headers;
-    let resp = send(upstream, integration, ctx, req).await?;
+    let resp = send(upstream, integration, ctx, req, false).await?;
     let status = resp.status();
     let (rparts, rbody) = resp.into_parts();
     let chosen = mapping::select_response(integration, status.as_str())?;

@@ -36,7 +36,14 @@ pub async fn call(
     *req.method_mut() = integration.method.clone().unwrap_or(parts.method);
     *req.uri_mut() = uri;
     *req.headers_mut() = headers;
-    let resp = send(upstream, integration, ctx, req).await?;
+    let resp = send(
+        upstream,
+        integration,
+        ctx,
+        req,
+        ctx.passes_headers_through(),
+    )
+    .await?;
     let (mut rparts, rbody) = resp.into_parts();
     strip_hop_by_hop(&mut rparts.headers);
     Ok(Response::from_parts(rparts, rbody))

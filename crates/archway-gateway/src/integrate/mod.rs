@@ -82,19 +82,22 @@ pub fn upstream_uri(target: &UpstreamTarget, pq: String) -> Result<::http::Uri, 
 }
 
 /// Sends `req` to the upstream within the integration timeout. Past it: 504
-/// `Endpoint request timed out`; unreachable or broken off: INTEGRATION_FAILURE.
+/// `Endpoint request timed out`; unreachable or broken off: INTEGRATION_FAILURE. `raw_ok`: the
+/// response goes to the client as it is, so its header lines may be passed through
+/// ([`crate::upstream::h1::RawHeaders`]); false when the caller reads its headers.
 pub async fn send(
     upstream: &Upstream,
     integration: &CompiledIntegration,
     ctx: &RequestContext,
     req: ::http::Request<Body>,
+    raw_ok: bool,
 ) -> Result<Response<Body>, GatewayError> {
     // Not `tokio::time::timeout(d, fut)`: that moves the (large) request future into its own, and
     // reads the clock once more than this.
     let started = Instant::now();
     // Boxed: the client's future is the largest part of a request's, and every async layer
     // above would otherwise copy it again as each is created (`docs/http1-server.md`).
-    let mut sent = Box::pin(upstream.send(integration.client, req));
+    let mut sent = Box::pin(upstream.send(integration.client, req, raw_ok));
     let mut timer = pin!(tokio::time::sleep_until(started + integration.timeout));
     let result = poll_fn(|cx| match sent.as_mut().poll(cx) {
         Poll::Ready(r) => Poll::Ready(Some(r)),

@@ -195,8 +195,9 @@ fn pool_key(authority: &str) -> Arc<str> {
 }
 
 /// Sends `req` (an absolute `http://` URI) and returns the response with its body streaming
-/// from the connection.
-pub async fn send(req: Request<Body>) -> Result<Response<Body>, Error> {
+/// from the connection. `raw_ok`: the caller writes the response with [`crate::http1`], so its
+/// header lines may be passed through ([`RawHeaders`]).
+pub async fn send(req: Request<Body>, raw_ok: bool) -> Result<Response<Body>, Error> {
     let (parts, mut body) = req.into_parts();
     let authority = parts.uri.authority().ok_or(Error::NoHost)?;
     let mut pooled = checkout(authority.as_str());
@@ -216,7 +217,7 @@ pub async fn send(req: Request<Body>) -> Result<Response<Body>, Error> {
             // Boxed: rare next to pooled connections, and a large future.
             None => Box::pin(connect(authority, &pool_key(authority.as_str()))).await?,
         };
-        match exchange(conn, &parts, body).await {
+        match exchange(conn, &parts, body, raw_ok).await {
             Ok(r) => return Ok(r),
             Err((e, stale)) => match again.take() {
                 Some(b) if stale => body = b,
@@ -232,6 +233,7 @@ async fn exchange(
     mut conn: Conn,
     parts: &http::request::Parts,
     body: Body,
+    raw_ok: bool,
 ) -> Result<Response<Body>, (Error, bool)> {
     let stale = |e: io::Error| {
         let closed = matches!(
@@ -248,7 +250,7 @@ async fn exchange(
             Error::Io(e) => stale(e),
             other => (other, false),
         })?;
-    read_response(conn, &parts.method).await
+    read_response(conn, &parts.method, raw_ok).await
 }
 
 /// How the request body is framed.
@@ -382,17 +384,22 @@ enum Chunk {
     Trailers,
 }
 
-async fn read_response(mut conn: Conn, method: &Method) -> Result<Response<Body>, (Error, bool)> {
+async fn read_response(
+    mut conn: Conn,
+    method: &Method,
+    raw_ok: bool,
+) -> Result<Response<Body>, (Error, bool)> {
     let mut first = true;
     loop {
         if !conn.buf.is_empty() {
-            match parse_head(&mut conn, method).map_err(|e| (e, false))? {
+            match parse_head(&mut conn, method, raw_ok).map_err(|e| (e, false))? {
                 Some(Head::Interim) => continue,
-                Some(Head::Final(parts, state, keep_alive)) => {
+                Some(Head::Final(parts, state, keep_alive, raw)) => {
                     let mut body = H1Body {
                         conn: Some(conn),
                         state,
                         keep_alive,
+                        raw,
                     };
                     if state == BodyState::Length(0) {
                         body.finish();
@@ -425,13 +432,20 @@ async fn read_response(mut conn: Conn, method: &Method) -> Result<Response<Body>
 enum Head {
     /// A 1xx response other than 101, consumed.
     Interim,
-    Final(http::response::Parts, BodyState, bool),
+    /// The head, how its body ends, whether the connection may be reused, and its header lines
+    /// when they are passed through (the head's map is then empty).
+    Final(
+        http::response::Parts,
+        BodyState,
+        bool,
+        Option<Box<RawHeaders>>,
+    ),
 }
 
 /// Parses a response head from the front of the buffer, if it is all there. Hop-by-hop
 /// headers (RFC 9110 §7.6.1) are read for framing and left out of the response's headers, so
 /// that the gateway has nothing to remove.
-fn parse_head(conn: &mut Conn, method: &Method) -> Result<Option<Head>, Error> {
+fn parse_head(conn: &mut Conn, method: &Method, raw_ok: bool) -> Result<Option<Head>, Error> {
     // Offsets of each header's name and value in the head, taken while httparse borrows the
     // buffer, so that values can then share the frozen head's memory. Neither array is
     // initialised: a response head is parsed on every proxied request.
@@ -475,63 +489,61 @@ fn parse_head(conn: &mut Conn, method: &Method) -> Result<Option<Head>, Error> {
         return Ok(Some(Head::Interim));
     }
 
-    // Room for the headers the gateway adds (the request id, say) without growing.
-    let mut headers = HeaderMap::with_capacity(count + 2);
+    // SAFETY: the loop above wrote the first `count` spans (httparse returned `count` headers).
+    let spans: &[[u32; 4]] =
+        unsafe { &*(&spans[..count] as *const [MaybeUninit<[u32; 4]>] as *const [[u32; 4]]) };
     let mut length: Option<u64> = None;
     let mut chunked = false;
     let mut has_te = false;
     let mut close = minor == 0;
     // Header names the upstream's `Connection` lists besides close and keep-alive.
     let mut listed = false;
-    for span in &spans[..count] {
-        // SAFETY: the loop above wrote the first `count` spans (httparse returned `count`
-        // headers).
-        let [ns, ne, vs, ve] = unsafe { span.assume_init() };
-        let name = HeaderName::from_bytes(&head[ns as usize..ne as usize])
-            .map_err(|_| Error::Invalid("bad header name"))?;
+    // Boxed: it travels in the response body, which is moved from layer to layer.
+    let mut raw = raw_ok.then(|| Box::new(RawHeaders::new(head.clone())));
+    for &[ns, ne, vs, ve] in spans {
+        let name = &head[ns as usize..ne as usize];
         let value = &head[vs as usize..ve as usize];
-        if name == header::CONTENT_LENGTH {
-            let n = std::str::from_utf8(value)
-                .ok()
-                .and_then(|s| s.trim().parse::<u64>().ok())
-                .ok_or(Error::Invalid("bad content-length"))?;
-            if length.is_some_and(|l| l != n) {
-                return Err(Error::Invalid("conflicting content-length"));
+        let kind = Kind::of(name);
+        match kind {
+            Kind::ContentLength => {
+                let n = std::str::from_utf8(value)
+                    .ok()
+                    .and_then(|s| s.trim().parse::<u64>().ok())
+                    .ok_or(Error::Invalid("bad content-length"))?;
+                if length.is_some_and(|l| l != n) {
+                    return Err(Error::Invalid("conflicting content-length"));
+                }
+                length = Some(n);
             }
-            length = Some(n);
-        } else if name == header::TRANSFER_ENCODING {
-            has_te = true;
-            // The last coding listed decides whether the body is chunked.
-            chunked = value
-                .rsplit(|b| *b == b',')
-                .next()
-                .is_some_and(|c| c.trim_ascii().eq_ignore_ascii_case(b"chunked"));
-            continue;
-        } else if name == header::CONNECTION {
-            for token in value.split(|b| *b == b',') {
-                let token = token.trim_ascii();
-                if token.eq_ignore_ascii_case(b"close") {
-                    close = true;
-                } else if token.eq_ignore_ascii_case(b"keep-alive") {
-                    if minor == 0 {
-                        close = false;
+            Kind::TransferEncoding => {
+                has_te = true;
+                // The last coding listed decides whether the body is chunked.
+                chunked = value
+                    .rsplit(|b| *b == b',')
+                    .next()
+                    .is_some_and(|c| c.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+            }
+            Kind::Connection => {
+                for token in value.split(|b| *b == b',') {
+                    let token = token.trim_ascii();
+                    if token.eq_ignore_ascii_case(b"close") {
+                        close = true;
+                    } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                        if minor == 0 {
+                            close = false;
+                        }
+                    } else if !token.is_empty() {
+                        listed = true;
                     }
-                } else if !token.is_empty() {
-                    listed = true;
                 }
             }
-            if listed {
-                // Kept until the names it lists are removed, below.
-                headers.append(name, shared_value(&head, vs, ve)?);
-            }
-            continue;
-        } else if crate::headers::is_hop_by_hop(&name) {
-            continue;
+            Kind::HopByHop | Kind::Date | Kind::GatewayOwned | Kind::Other => {}
         }
-        headers.append(name, shared_value(&head, vs, ve)?);
-    }
-    if listed {
-        crate::headers::strip_hop_by_hop(&mut headers);
+        if let Some(r) = raw.as_mut() {
+            if !r.add(kind, ns, ve) {
+                raw = None;
+            }
+        }
     }
 
     let state = if *method == Method::HEAD
@@ -543,7 +555,6 @@ fn parse_head(conn: &mut Conn, method: &Method) -> Result<Option<Head>, Error> {
         // Both framings at once is how responses get smuggled: the length is ignored (RFC 9112
         // §6.3) and the connection never reused.
         if length.is_some() {
-            headers.remove(header::CONTENT_LENGTH);
             close = true;
         }
         if chunked {
@@ -561,8 +572,159 @@ fn parse_head(conn: &mut Conn, method: &Method) -> Result<Option<Head>, Error> {
     }
     let mut parts = Response::new(()).into_parts().0;
     parts.status = status;
-    parts.headers = headers;
-    Ok(Some(Head::Final(parts, state, !close)))
+    // Headers named in `Connection`, and a length beside a Transfer-Encoding, are removed from
+    // the map: the passed-through lines cannot leave one out.
+    let raw = raw.filter(|_| !(listed || has_te && length.is_some()));
+    match raw {
+        Some(mut r) => {
+            r.content_length = length;
+            Ok(Some(Head::Final(parts, state, !close, Some(r))))
+        }
+        None => {
+            parts.headers = header_map(&head, spans, listed)?;
+            if has_te && length.is_some() {
+                parts.headers.remove(header::CONTENT_LENGTH);
+            }
+            Ok(Some(Head::Final(parts, state, !close, None)))
+        }
+    }
+}
+
+/// The response's end-to-end headers as a map: hop-by-hop ones left out, and, when the
+/// upstream's `Connection` `listed` other names, those too.
+fn header_map(head: &Bytes, spans: &[[u32; 4]], listed: bool) -> Result<HeaderMap, Error> {
+    // Room for the headers the gateway adds (the request id, say) without growing.
+    let mut headers = HeaderMap::with_capacity(spans.len() + 2);
+    for &[ns, ne, vs, ve] in spans {
+        let name = &head[ns as usize..ne as usize];
+        match Kind::of(name) {
+            Kind::TransferEncoding | Kind::HopByHop => continue,
+            // Kept until the names it lists are removed, below.
+            Kind::Connection if listed => {}
+            Kind::Connection => continue,
+            Kind::ContentLength | Kind::Date | Kind::GatewayOwned | Kind::Other => {}
+        }
+        let name = HeaderName::from_bytes(name).map_err(|_| Error::Invalid("bad header name"))?;
+        headers.append(name, shared_value(head, vs, ve)?);
+    }
+    if listed {
+        crate::headers::strip_hop_by_hop(&mut headers);
+    }
+    Ok(headers)
+}
+
+/// What the client side of the gateway does with a response header, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    ContentLength,
+    TransferEncoding,
+    Connection,
+    /// Hop-by-hop (RFC 9110 §7.6.1) other than the two above: never forwarded.
+    HopByHop,
+    Date,
+    /// `x-amzn-RequestId` and `apigw-requestid`: the gateway sets these.
+    GatewayOwned,
+    Other,
+}
+
+impl Kind {
+    /// Without building a `HeaderName`: this runs for every header of every proxied response.
+    fn of(name: &[u8]) -> Kind {
+        let is = |n: &str| name.eq_ignore_ascii_case(n.as_bytes());
+        match name.len() {
+            2 if is("te") => Kind::HopByHop,
+            4 if is("date") => Kind::Date,
+            7 if is("upgrade") || is("trailer") => Kind::HopByHop,
+            10 if is("connection") => Kind::Connection,
+            10 if is("keep-alive") => Kind::HopByHop,
+            14 if is("content-length") => Kind::ContentLength,
+            15 if is("apigw-requestid") => Kind::GatewayOwned,
+            16 if is("proxy-connection") => Kind::HopByHop,
+            16 if is("x-amzn-requestid") => Kind::GatewayOwned,
+            17 if is("transfer-encoding") => Kind::TransferEncoding,
+            18 if is("proxy-authenticate") => Kind::HopByHop,
+            19 if is("proxy-authorization") => Kind::HopByHop,
+            _ => Kind::Other,
+        }
+    }
+}
+
+/// Most runs of passed-through lines a response head may need (each hop-by-hop line between
+/// end-to-end ones starts another); a head needing more goes through the header map.
+const MAX_RUNS: usize = 4;
+
+/// A response's end-to-end header lines, passed to the client as the upstream wrote them.
+///
+/// Why: on the common path — an `HTTP_PROXY` response written by [`crate::http1`] — building a
+/// `HeaderMap` of the upstream's headers (a name lookup, a shared value and a hash insert each)
+/// only for the server to walk it again and write the same bytes was a visible part of the
+/// gateway's own time per request (`docs/upstream-h1.md`). The lines are copied in runs instead;
+/// the hop-by-hop ones between them are left out. A head whose headers the gateway must edit —
+/// a `Connection` naming other headers, both framings, an upstream request id, a line ending
+/// in a bare LF — is read into the map as before, and so is every response for any other writer.
+#[derive(Debug, Clone)]
+pub struct RawHeaders {
+    head: Bytes,
+    /// `head[start..end]` ranges of whole lines.
+    runs: [(u32, u32); MAX_RUNS],
+    count: u8,
+    /// The upstream's `Content-Length` (its line is passed through: a HEAD response keeps it).
+    pub content_length: Option<u64>,
+    /// The upstream sent a `Date`.
+    pub has_date: bool,
+}
+
+impl RawHeaders {
+    fn new(head: Bytes) -> RawHeaders {
+        RawHeaders {
+            head,
+            runs: [(0, 0); MAX_RUNS],
+            count: 0,
+            content_length: None,
+            has_date: false,
+        }
+    }
+
+    /// Takes the line whose name starts at `start` and whose value ends at `value_end`. False
+    /// when the lines cannot be passed through.
+    fn add(&mut self, kind: Kind, start: u32, value_end: u32) -> bool {
+        match kind {
+            // Left out: the next line passed through starts a new run.
+            Kind::TransferEncoding | Kind::Connection | Kind::HopByHop => return true,
+            Kind::GatewayOwned => return false,
+            Kind::Date => self.has_date = true,
+            Kind::ContentLength | Kind::Other => {}
+        }
+        // The line runs to its CRLF, past any trailing whitespace httparse left out of the value.
+        let Some(rest) = self.head.get(value_end as usize..) else {
+            return false;
+        };
+        let Some(lf) = rest.iter().position(|b| *b == b'\n') else {
+            return false;
+        };
+        if lf == 0 || rest[lf - 1] != b'\r' {
+            return false;
+        }
+        let end = value_end + lf as u32 + 1;
+        let n = usize::from(self.count);
+        match n.checked_sub(1).map(|i| &mut self.runs[i]) {
+            // The line follows the last one passed through.
+            Some(run) if run.1 == start => run.1 = end,
+            _ if n == MAX_RUNS => return false,
+            _ => {
+                self.runs[n] = (start, end);
+                self.count += 1;
+            }
+        }
+        true
+    }
+
+    /// Appends the lines, each ending in CRLF.
+    pub fn write(&self, out: &mut Vec<u8>) {
+        for &(s, e) in &self.runs[..usize::from(self.count)] {
+            out.extend_from_slice(&self.head[s as usize..e as usize]);
+        }
+    }
 }
 
 /// A header value sharing the response head's memory.
@@ -576,6 +738,7 @@ pub struct H1Body {
     conn: Option<Conn>,
     state: BodyState,
     keep_alive: bool,
+    raw: Option<Box<RawHeaders>>,
 }
 
 impl std::fmt::Debug for H1Body {
@@ -587,6 +750,12 @@ impl std::fmt::Debug for H1Body {
 }
 
 impl H1Body {
+    /// The response's header lines, when they are passed through ([`RawHeaders`]): the
+    /// response's own map then holds only what the gateway added.
+    pub fn take_raw_headers(&mut self) -> Option<Box<RawHeaders>> {
+        self.raw.take()
+    }
+
     /// The body is complete: the connection goes back to the pool if it may be reused.
     fn finish(&mut self) {
         self.state = BodyState::Done;
@@ -729,4 +898,14 @@ impl http_body::Body for H1Body {
             _ => SizeHint::default(),
         }
     }
+}
+#[test]
+fn sizes_tmp() {
+    eprintln!(
+        "Body {} H1Body {} Raw {} Conn {}",
+        std::mem::size_of::<crate::body::Body>(),
+        std::mem::size_of::<H1Body>(),
+        std::mem::size_of::<RawHeaders>(),
+        std::mem::size_of::<Conn>()
+    );
 }

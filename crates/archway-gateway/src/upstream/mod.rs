@@ -56,14 +56,16 @@ impl Upstream {
     }
 
     /// Sends a request with an absolute URI, through [`h1`] for plain HTTP/1.1 and hyper's
-    /// client otherwise.
+    /// client otherwise. `raw_ok`: the response is written by [`crate::http1`], which passes
+    /// [`h1::RawHeaders`] through.
     pub async fn send(
         &self,
         kind: ClientKind,
         req: http::Request<Body>,
+        raw_ok: bool,
     ) -> Result<http::Response<Body>, BodyError> {
         if !kind.http2_only && req.uri().scheme() == Some(&http::uri::Scheme::HTTP) {
-            return h1::send(req).await.map_err(Into::into);
+            return h1::send(req, raw_ok).await.map_err(Into::into);
         }
         let resp = self.client(kind).request(req).await?;
         Ok(resp.map(Body::Incoming))
