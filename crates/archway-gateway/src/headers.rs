@@ -50,17 +50,72 @@ pub struct Forwarded {
     ip_value: HeaderValue,
     proto: HeaderValue,
     port: HeaderValue,
+    /// `x-forwarded-proto` and `-port` lines, for a client that encodes the head itself.
+    proto_and_port: Vec<u8>,
+}
+
+/// Which of the `X-Forwarded-*` headers a name is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For`: the client is appended to the list.
+    For,
+    /// `X-Forwarded-Proto` or `-Port`: replaced by the gateway's.
+    ProtoOrPort,
 }
 
 impl Forwarded {
     pub fn new(conn: &ConnInfo) -> Forwarded {
         let ip = conn.peer.ip().to_string();
+        let proto = if conn.tls { "https" } else { "http" };
+        let port = conn.local.port();
         Forwarded {
             ip_value: HeaderValue::from_str(&ip).unwrap_or(HeaderValue::from_static("unknown")),
             ip,
-            proto: HeaderValue::from_static(if conn.tls { "https" } else { "http" }),
-            port: HeaderValue::from(conn.local.port()),
+            proto: HeaderValue::from_static(proto),
+            port: HeaderValue::from(port),
+            proto_and_port: format!("x-forwarded-proto: {proto}\r\nx-forwarded-port: {port}\r\n")
+                .into_bytes(),
         }
+    }
+
+    pub fn kind(&self, name: &HeaderName) -> Option<ForwardedHeader> {
+        if *name == X_FORWARDED_FOR {
+            Some(ForwardedHeader::For)
+        } else if *name == X_FORWARDED_PROTO || *name == X_FORWARDED_PORT {
+            Some(ForwardedHeader::ProtoOrPort)
+        } else {
+            None
+        }
+    }
+
+    /// The `X-Forwarded-For` value after a request's own (`prev`, its first line): the list
+    /// with the client appended. None: the value would not be a valid header value.
+    fn forwarded_for(&self, prev: Option<&HeaderValue>) -> Option<HeaderValue> {
+        let prev = prev
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .unwrap_or("");
+        if prev.is_empty() {
+            Some(self.ip_value.clone())
+        } else {
+            HeaderValue::from_str(&format!("{prev}, {}", self.ip)).ok()
+        }
+    }
+
+    /// Writes the `x-forwarded-for` line for a request whose own first value is `prev`.
+    pub fn write_for(&self, prev: Option<&HeaderValue>, dst: &mut impl bytes::BufMut) {
+        let v = self.forwarded_for(prev);
+        // A value that cannot be extended is kept as it was (as `set_forwarded` leaves it).
+        let Some(v) = v.as_ref().or(prev) else {
+            return;
+        };
+        dst.put_slice(b"x-forwarded-for: ");
+        dst.put_slice(v.as_bytes());
+        dst.put_slice(b"\r\n");
+    }
+
+    pub fn write_proto_and_port(&self, dst: &mut impl bytes::BufMut) {
+        dst.put_slice(&self.proto_and_port);
     }
 }
 
@@ -68,13 +123,7 @@ impl Forwarded {
 pub fn set_forwarded(h: &mut HeaderMap, f: &Forwarded) {
     match h.entry(&X_FORWARDED_FOR) {
         header::Entry::Occupied(mut e) => {
-            let prev = e.get().to_str().ok().map(str::trim).unwrap_or("");
-            let v = if prev.is_empty() {
-                Some(f.ip_value.clone())
-            } else {
-                HeaderValue::from_str(&format!("{prev}, {}", f.ip)).ok()
-            };
-            if let Some(v) = v {
+            if let Some(v) = f.forwarded_for(Some(e.get())) {
                 e.insert(v);
             }
         }

@@ -38,6 +38,7 @@ use std::future::{poll_fn, Future};
 use std::io::{self, IoSlice};
 use std::mem::MaybeUninit;
 use std::pin::{pin, Pin};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -63,6 +64,30 @@ const COALESCE: usize = 2 * 1024;
 const LINGER: Duration = Duration::from_secs(5);
 const LINGER_BYTES: usize = 64 * 1024 * 1024;
 
+/// The end of serving, as connections see it: the token wakes connections waiting between
+/// requests; the flag is what the end of each request checks (an atomic load, where the
+/// token's own check takes a lock).
+#[derive(Debug, Clone, Default)]
+pub struct Stop {
+    token: CancellationToken,
+    flag: Arc<AtomicBool>,
+}
+
+impl Stop {
+    pub fn new() -> Stop {
+        Stop::default()
+    }
+
+    pub fn cancel(&self) {
+        self.flag.store(true, Ordering::Relaxed);
+        self.token.cancel();
+    }
+
+    fn is_stopping(&self) -> bool {
+        self.flag.load(Ordering::Relaxed)
+    }
+}
+
 /// Per-connection settings.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -87,7 +112,7 @@ pub async fn serve<S>(
     conn: ConnInfo,
     forwarded: Arc<Forwarded>,
     limits: Limits,
-    shutdown: CancellationToken,
+    shutdown: Stop,
 ) -> Exit<S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -97,8 +122,8 @@ where
         buf: BytesMut::new(),
         out: Vec::new(),
         ticker: Ticker::new(limits),
-        shutdown: Box::pin(shutdown.clone().cancelled_owned()),
-        token: shutdown,
+        shutdown: Box::pin(shutdown.token.clone().cancelled_owned()),
+        stop: shutdown,
         max_head: limits.max_head_bytes.max(8192),
     };
     loop {
@@ -137,7 +162,7 @@ where
                 pipeline::handle(gw, conn, forwarded.clone(), req, true).await
             }
         };
-        keep_alive &= !unread && !c.token.is_cancelled();
+        keep_alive &= !unread && !c.stop.is_stopping();
         let complete = c.write_response(resp, head_only, keep_alive).await;
         if !(complete && keep_alive) {
             c.close(unread).await;
@@ -171,7 +196,7 @@ struct Conn<S> {
     out: Vec<u8>,
     ticker: Ticker,
     shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
-    token: CancellationToken,
+    stop: Stop,
     max_head: usize,
 }
 

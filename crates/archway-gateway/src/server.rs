@@ -34,7 +34,6 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
-use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
@@ -181,7 +180,7 @@ async fn worker(
     let clock = tokio::spawn(crate::clock::tick());
     // HTTP/1.1 connections served by `http1` end at this signal; each connection task holds a
     // `done` sender, so that the receiver sees the last one end.
-    let stop = CancellationToken::new();
+    let stop = http1::Stop::new();
     let (done, mut all_done) = tokio::sync::mpsc::channel::<()>(1);
     let limits = http1::Limits {
         header_read_timeout: opts.header_read_timeout,
@@ -268,7 +267,7 @@ struct Connection {
     forwarded: Arc<Forwarded>,
     builder: Arc<auto::Builder<TokioExecutor>>,
     watcher: Watcher,
-    stop: CancellationToken,
+    stop: http1::Stop,
     limits: http1::Limits,
     /// Dropped when the connection ends (see `worker`).
     _done: tokio::sync::mpsc::Sender<()>,

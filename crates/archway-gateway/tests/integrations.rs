@@ -26,6 +26,9 @@ async fn http_proxy_forwards_method_path_query_headers_body() {
             .header("x-private", "hop")
             .header("te", "trailers")
             .header("x-forwarded-for", "10.9.8.7")
+            .header("x-forwarded-for", "10.0.0.2")
+            .header("x-forwarded-proto", "https")
+            .header("x-forwarded-port", "1")
             .header("content-type", "text/plain")
             .body(Full::from("hello body"))
             .unwrap(),
@@ -45,7 +48,12 @@ async fn http_proxy_forwards_method_path_query_headers_body() {
         "named in Connection: hop-by-hop"
     );
     assert!(!h.contains_key("te"));
+    // The client is appended to the first list (as API Gateway and nginx's
+    // $proxy_add_x_forwarded_for do with one); -Proto and -Port are the gateway's alone.
     assert_eq!(h["x-forwarded-for"], "10.9.8.7, 127.0.0.1");
+    for name in ["x-forwarded-for", "x-forwarded-proto", "x-forwarded-port"] {
+        assert_eq!(h.get_all(name).iter().count(), 1, "{name}: {h:?}");
+    }
     assert_eq!(h["x-forwarded-proto"], "http");
     assert_eq!(h["x-forwarded-port"], gw.addr.port().to_string());
     // The response's hop-by-hop headers stop at the gateway too.
@@ -108,6 +116,7 @@ async fn http_integration_maps_parameters_and_selects_responses() {
             integration.request.header.x-tenant: method.request.header.x-tenant
             integration.request.header.x-static: "'fixed value'"
             integration.request.header.x-stage: context.stage
+            integration.request.header.x-forwarded-for: "'mapped'"
             integration.request.querystring.search: method.request.querystring.q
           requestTemplates:
             application/json: '{"id": "$input.params(''id'')", "requestId": "$context.requestId"}'
@@ -155,6 +164,10 @@ async fn http_integration_maps_parameters_and_selects_responses() {
     assert_eq!(seen.headers["x-tenant"], "t1");
     assert_eq!(seen.headers["x-static"], "fixed value");
     assert_eq!(seen.headers["x-stage"], "prod");
+    // X-Forwarded-* are set before the mappings, which may replace them.
+    assert_eq!(seen.headers["x-forwarded-for"], "mapped");
+    assert_eq!(seen.headers["x-forwarded-proto"], "http");
+    assert_eq!(seen.headers["x-forwarded-port"], gw.addr.port().to_string());
     assert!(
         !seen.headers.contains_key("x-not-mapped"),
         "non-proxy sends only mapped headers"

@@ -6,9 +6,8 @@ use super::{send, upstream_path, upstream_uri};
 use crate::body::Body;
 use crate::context::{header_str, query_param, RequestContext};
 use crate::error::GatewayError;
-use crate::headers::set_forwarded;
 use crate::snapshot::CompiledIntegration;
-use crate::upstream::Upstream;
+use crate::upstream::{Options, Upstream};
 use archway_model::{GatewayResponseType, ParamLocation, ParamSource};
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderName, HeaderValue, Request, Response};
@@ -123,14 +122,18 @@ pub async fn call(
     if let Some(ct) = out_type.and_then(|c| HeaderValue::from_str(&c).ok()) {
         headers.insert(header::CONTENT_TYPE, ct);
     }
-    set_forwarded(&mut headers, &ctx.forwarded);
+    let forwarded = super::forwarded(integration, ctx, &mut headers);
     apply_header_parameters(integration, ctx, &parts, &mut headers);
 
     let mut req = Request::new(Body::full(out_body));
     *req.method_mut() = integration.method.clone().unwrap_or(parts.method.clone());
     *req.uri_mut() = uri;
     *req.headers_mut() = headers;
-    let resp = send(upstream, integration, ctx, req, false).await?;
+    let opts = Options {
+        raw_ok: false,
+        forwarded,
+    };
+    let resp = send(upstream, integration, ctx, req, opts).await?;
     let status = resp.status();
     let (rparts, rbody) = resp.into_parts();
     let chosen = mapping::select_response(integration, status.as_str())?;

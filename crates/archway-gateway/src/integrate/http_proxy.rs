@@ -4,9 +4,9 @@ use super::{send, upstream_path, upstream_uri};
 use crate::body::Body;
 use crate::context::RequestContext;
 use crate::error::GatewayError;
-use crate::headers::{set_forwarded, strip_hop_by_hop};
+use crate::headers::strip_hop_by_hop;
 use crate::snapshot::CompiledIntegration;
-use crate::upstream::Upstream;
+use crate::upstream::{Options, Upstream};
 use archway_model::GatewayResponseType;
 use http::{header, Request, Response};
 
@@ -30,7 +30,7 @@ pub async fn call(
     let mut headers = std::mem::take(&mut parts.headers);
     strip_hop_by_hop(&mut headers);
     headers.insert(header::HOST, target.host_header.clone());
-    set_forwarded(&mut headers, &ctx.forwarded);
+    let forwarded = super::forwarded(integration, ctx, &mut headers);
     super::http::apply_header_parameters(integration, ctx, &parts, &mut headers);
     let mut req = Request::new(body);
     *req.method_mut() = integration.method.clone().unwrap_or(parts.method);
@@ -41,7 +41,10 @@ pub async fn call(
         integration,
         ctx,
         req,
-        ctx.passes_headers_through(),
+        Options {
+            raw_ok: ctx.passes_headers_through(),
+            forwarded,
+        },
     )
     .await?;
     let (mut rparts, rbody) = resp.into_parts();

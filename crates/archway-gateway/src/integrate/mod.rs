@@ -15,13 +15,14 @@ pub mod mock;
 use crate::body::Body;
 use crate::context::RequestContext;
 use crate::error::GatewayError;
+use crate::headers::{set_forwarded, Forwarded};
 use crate::path::encode_segment;
 use crate::phase::payload::Need;
 use crate::router::Capture;
 use crate::snapshot::{CompiledIntegration, CompiledRoute, PathPart, UpstreamTarget};
-use crate::upstream::Upstream;
+use crate::upstream::{Options, Upstream};
 use ::http::Response;
-use archway_model::{GatewayResponseType, IntegrationType};
+use archway_model::{GatewayResponseType, IntegrationType, ParamLocation};
 use std::future::{poll_fn, Future};
 use std::pin::pin;
 use std::task::Poll;
@@ -71,33 +72,53 @@ pub fn upstream_path(
     pq
 }
 
+/// `X-Forwarded-*` for a request to `integration`: set in `headers` now when the integration
+/// maps request headers (a mapping may replace them, so they must be there first); otherwise
+/// returned, for the client to write ([`Options::forwarded`]).
+pub fn forwarded<'a>(
+    integration: &CompiledIntegration,
+    ctx: &'a RequestContext,
+    headers: &mut ::http::HeaderMap,
+) -> Option<&'a Forwarded> {
+    let maps_headers = integration
+        .request_parameters
+        .iter()
+        .any(|(target, _)| target.location == ParamLocation::Header);
+    if maps_headers {
+        set_forwarded(headers, &ctx.forwarded);
+        None
+    } else {
+        Some(&ctx.forwarded)
+    }
+}
+
 /// Builds the absolute upstream URI from a path and query.
 pub fn upstream_uri(target: &UpstreamTarget, pq: String) -> Result<::http::Uri, GatewayError> {
-    ::http::Uri::builder()
-        .scheme(target.scheme.clone())
-        .authority(target.authority.clone())
-        .path_and_query(pq)
-        .build()
-        .map_err(|_| GatewayError::bad_request())
+    let mut parts = ::http::uri::Parts::default();
+    parts.scheme = Some(target.scheme.clone());
+    parts.authority = Some(target.authority.clone());
+    parts.path_and_query = Some(
+        ::http::uri::PathAndQuery::from_maybe_shared(bytes::Bytes::from(pq))
+            .map_err(|_| GatewayError::bad_request())?,
+    );
+    ::http::Uri::from_parts(parts).map_err(|_| GatewayError::bad_request())
 }
 
 /// Sends `req` to the upstream within the integration timeout. Past it: 504
-/// `Endpoint request timed out`; unreachable or broken off: INTEGRATION_FAILURE. `raw_ok`: the
-/// response goes to the client as it is, so its header lines may be passed through
-/// ([`crate::upstream::h1::RawHeaders`]); false when the caller reads its headers.
+/// `Endpoint request timed out`; unreachable or broken off: INTEGRATION_FAILURE.
 pub async fn send(
     upstream: &Upstream,
     integration: &CompiledIntegration,
     ctx: &RequestContext,
     req: ::http::Request<Body>,
-    raw_ok: bool,
+    opts: Options<'_>,
 ) -> Result<Response<Body>, GatewayError> {
     // Not `tokio::time::timeout(d, fut)`: that moves the (large) request future into its own, and
     // reads the clock once more than this.
     let started = Instant::now();
     // Boxed: the client's future is the largest part of a request's, and every async layer
     // above would otherwise copy it again as each is created (`docs/http1-server.md`).
-    let mut sent = Box::pin(upstream.send(integration.client, req, raw_ok));
+    let mut sent = Box::pin(upstream.send(integration.client, req, opts));
     let mut timer = pin!(tokio::time::sleep_until(started + integration.timeout));
     let result = poll_fn(|cx| match sent.as_mut().poll(cx) {
         Poll::Ready(r) => Poll::Ready(Some(r)),

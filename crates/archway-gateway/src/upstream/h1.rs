@@ -18,7 +18,9 @@
 //! left over. A request on a reused connection that finds it closed before any byte of the
 //! response is retried once on a new connection when it is idempotent and its body is in hand.
 
+use super::Options;
 use crate::body::{Body, BodyError};
+use crate::headers::{Forwarded, ForwardedHeader};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http::{header, HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::{Frame, SizeHint};
@@ -195,9 +197,8 @@ fn pool_key(authority: &str) -> Arc<str> {
 }
 
 /// Sends `req` (an absolute `http://` URI) and returns the response with its body streaming
-/// from the connection. `raw_ok`: the caller writes the response with [`crate::http1`], so its
-/// header lines may be passed through ([`RawHeaders`]).
-pub async fn send(req: Request<Body>, raw_ok: bool) -> Result<Response<Body>, Error> {
+/// from the connection.
+pub async fn send(req: Request<Body>, opts: Options<'_>) -> Result<Response<Body>, Error> {
     let (parts, mut body) = req.into_parts();
     let authority = parts.uri.authority().ok_or(Error::NoHost)?;
     let mut pooled = checkout(authority.as_str());
@@ -217,7 +218,7 @@ pub async fn send(req: Request<Body>, raw_ok: bool) -> Result<Response<Body>, Er
             // Boxed: rare next to pooled connections, and a large future.
             None => Box::pin(connect(authority, &pool_key(authority.as_str()))).await?,
         };
-        match exchange(conn, &parts, body, raw_ok).await {
+        match exchange(conn, &parts, body, opts).await {
             Ok(r) => return Ok(r),
             Err((e, stale)) => match again.take() {
                 Some(b) if stale => body = b,
@@ -233,7 +234,7 @@ async fn exchange(
     mut conn: Conn,
     parts: &http::request::Parts,
     body: Body,
-    raw_ok: bool,
+    opts: Options<'_>,
 ) -> Result<Response<Body>, (Error, bool)> {
     let stale = |e: io::Error| {
         let closed = matches!(
@@ -244,13 +245,13 @@ async fn exchange(
         );
         (Error::Io(e), closed)
     };
-    write_request(&mut conn, parts, body)
+    write_request(&mut conn, parts, body, opts.forwarded)
         .await
         .map_err(|e| match e {
             Error::Io(e) => stale(e),
             other => (other, false),
         })?;
-    read_response(conn, &parts.method, raw_ok).await
+    read_response(conn, &parts.method, opts.raw_ok).await
 }
 
 /// How the request body is framed.
@@ -260,7 +261,17 @@ enum Framing {
     Chunked,
 }
 
-fn encode_head(parts: &http::request::Parts, framing: Framing, dst: &mut BytesMut) {
+/// The request head. `forwarded`: `X-Forwarded-*` written here, by [`set_forwarded`]'s rules
+/// (`X-Forwarded-For` gains the client after any list the request carries; `-Proto` and `-Port`
+/// are the gateway's), instead of inserted into the map first.
+///
+/// [`set_forwarded`]: crate::headers::set_forwarded
+fn encode_head(
+    parts: &http::request::Parts,
+    framing: Framing,
+    forwarded: Option<&Forwarded>,
+    dst: &mut BytesMut,
+) {
     let pq = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     dst.reserve(64 + pq.len() + parts.headers.len() * 48);
     dst.put_slice(parts.method.as_str().as_bytes());
@@ -274,15 +285,35 @@ fn encode_head(parts: &http::request::Parts, framing: Framing, dst: &mut BytesMu
             dst.put_slice(b"\r\n");
         }
     }
+    let mut forwarded_for = false;
     for (name, value) in &parts.headers {
         // Framing is this client's to decide; hop-by-hop headers were removed by the caller.
         if name == header::CONTENT_LENGTH || name == header::TRANSFER_ENCODING {
             continue;
         }
+        if let Some(f) = forwarded {
+            match f.kind(name) {
+                Some(ForwardedHeader::For) => {
+                    // The first line carries the list (as the map's entry would); later ones go.
+                    if !std::mem::replace(&mut forwarded_for, true) {
+                        f.write_for(Some(value), dst);
+                    }
+                    continue;
+                }
+                Some(ForwardedHeader::ProtoOrPort) => continue,
+                None => {}
+            }
+        }
         dst.put_slice(name.as_str().as_bytes());
         dst.put_slice(b": ");
         dst.put_slice(value.as_bytes());
         dst.put_slice(b"\r\n");
+    }
+    if let Some(f) = forwarded {
+        if !forwarded_for {
+            f.write_for(None, dst);
+        }
+        f.write_proto_and_port(dst);
     }
     match framing {
         Framing::Length(0) if !method_expects_body(&parts.method) => {}
@@ -304,6 +335,7 @@ async fn write_request(
     conn: &mut Conn,
     parts: &http::request::Parts,
     body: Body,
+    forwarded: Option<&Forwarded>,
 ) -> Result<(), Error> {
     use http_body::Body as _;
     let framing = match body.size_hint().exact() {
@@ -311,7 +343,7 @@ async fn write_request(
         None => Framing::Chunked,
     };
     let mut out = BytesMut::new();
-    encode_head(parts, framing, &mut out);
+    encode_head(parts, framing, forwarded, &mut out);
     match body {
         Body::Empty | Body::Full(None) => conn.stream.write_all(&out).await?,
         Body::Full(Some(b)) if b.len() <= COALESCE_BODY => {

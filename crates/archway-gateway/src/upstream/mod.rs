@@ -13,6 +13,7 @@
 pub mod h1;
 
 use crate::body::{Body, BodyError};
+use crate::headers::{set_forwarded, Forwarded};
 use crate::snapshot::ClientKind;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -25,6 +26,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub type UpstreamClient = Client<HttpsConnector<HttpConnector>, Body>;
+
+/// What a request is sent with besides itself.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options<'a> {
+    /// The response is written by [`crate::http1`], so its header lines may pass through
+    /// ([`h1::RawHeaders`]); false when the caller reads its headers.
+    pub raw_ok: bool,
+    /// `X-Forwarded-*` to set on the request ([`set_forwarded`]'s rules). [`h1`] writes them
+    /// as it encodes the head; for hyper's clients they go into the map.
+    pub forwarded: Option<&'a Forwarded>,
+}
 
 #[derive(Clone)]
 pub struct Upstream {
@@ -56,16 +68,18 @@ impl Upstream {
     }
 
     /// Sends a request with an absolute URI, through [`h1`] for plain HTTP/1.1 and hyper's
-    /// client otherwise. `raw_ok`: the response is written by [`crate::http1`], which passes
-    /// [`h1::RawHeaders`] through.
+    /// client otherwise.
     pub async fn send(
         &self,
         kind: ClientKind,
-        req: http::Request<Body>,
-        raw_ok: bool,
+        mut req: http::Request<Body>,
+        opts: Options<'_>,
     ) -> Result<http::Response<Body>, BodyError> {
         if !kind.http2_only && req.uri().scheme() == Some(&http::uri::Scheme::HTTP) {
-            return h1::send(req, raw_ok).await.map_err(Into::into);
+            return h1::send(req, opts).await.map_err(Into::into);
+        }
+        if let Some(f) = opts.forwarded {
+            set_forwarded(req.headers_mut(), f);
         }
         let resp = self.client(kind).request(req).await?;
         Ok(resp.map(Body::Incoming))
