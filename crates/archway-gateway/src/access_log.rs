@@ -143,6 +143,7 @@ impl AccessLog {
         LoggedBody {
             inner: body,
             pending,
+            ids: None,
         }
     }
 }
@@ -167,6 +168,8 @@ impl Drop for Pending {
 pub struct LoggedBody {
     inner: Body,
     pending: Option<Box<Pending>>,
+    /// For the inline writer: the request id headers it writes (`pipeline::IdHeaders`).
+    pub ids: Option<crate::pipeline::IdHeaders>,
 }
 
 impl LoggedBody {

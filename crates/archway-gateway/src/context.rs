@@ -35,6 +35,10 @@ impl RequestId {
         RequestId(buf)
     }
 
+    pub fn as_bytes(&self) -> &[u8; 36] {
+        &self.0
+    }
+
     pub fn as_str(&self) -> &str {
         // The buffer holds ASCII hex digits and hyphens only.
         std::str::from_utf8(&self.0).unwrap_or("")

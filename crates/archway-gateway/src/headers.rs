@@ -8,6 +8,17 @@ static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 static X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
 
+/// `h.get(name)`, found by a scan when the map is small. Most API clients send a handful of
+/// headers, and the pipeline looks a few up on every request (Host, Origin, User-Agent,
+/// Content-Length): comparing a handful of names costs less than hashing the one asked for.
+pub fn get<'a>(h: &'a HeaderMap, name: &HeaderName) -> Option<&'a HeaderValue> {
+    const SCAN: usize = 8;
+    if h.len() > SCAN {
+        return h.get(name);
+    }
+    h.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+}
+
 pub fn is_hop_by_hop(name: &HeaderName) -> bool {
     matches!(
         name.as_str(),
@@ -138,6 +149,24 @@ pub fn set_forwarded(h: &mut HeaderMap, f: &Forwarded) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn get_finds_the_first_value_in_small_and_large_maps() {
+        for extra in [0, 3, 20] {
+            let mut h = HeaderMap::new();
+            for i in 0..extra {
+                h.insert(
+                    HeaderName::from_bytes(format!("x-{i}").as_bytes()).unwrap(),
+                    HeaderValue::from_static("v"),
+                );
+            }
+            h.append(header::HOST, HeaderValue::from_static("first"));
+            h.append(header::HOST, HeaderValue::from_static("second"));
+            assert_eq!(get(&h, &header::HOST).unwrap(), "first", "{extra}");
+            assert_eq!(get(&h, &header::HOST), h.get(header::HOST), "{extra}");
+            assert!(get(&h, &header::ORIGIN).is_none(), "{extra}");
+        }
+    }
 
     #[test]
     fn strips_named_and_standard_hop_by_hop() {

@@ -28,6 +28,7 @@
 use crate::body::{Body, BodyError};
 use crate::context::{AmbiguousFraming, ConnInfo};
 use crate::headers::Forwarded;
+use crate::pipeline::IdHeaders;
 use crate::upstream::h1::RawHeaders;
 use crate::{pipeline, Gateway};
 use bytes::{Buf, Bytes, BytesMut};
@@ -436,6 +437,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
     ) -> bool {
         let (mut parts, mut body) = resp.into_parts();
         let raw = body.take_raw_headers();
+        let ids = body.ids.take();
         let mut body = pin!(body);
         let status = parts.status;
         let bodiless = head_only
@@ -444,7 +446,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
             || status.is_informational();
         // RFC 9112 §6: the framing is this server's to decide.
         parts.headers.remove(header::TRANSFER_ENCODING);
-        let declared = match parts.headers.get(header::CONTENT_LENGTH) {
+        let declared = match crate::headers::get(&parts.headers, &header::CONTENT_LENGTH) {
             Some(v) => match v.to_str().ok().and_then(|s| s.trim().parse::<u64>().ok()) {
                 Some(n) => Some(n),
                 None => {
@@ -462,15 +464,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
 
         let mut out = std::mem::take(&mut self.out);
         out.clear();
-        encode_head(
-            &mut out,
+        ResponseHead {
             status,
-            raw.as_deref(),
-            &parts.headers,
+            raw: raw.as_deref(),
+            headers: &parts.headers,
+            ids: ids.as_ref(),
             framing,
-            declared.is_none(),
+            add_length: declared.is_none(),
             keep_alive,
-        );
+        }
+        .encode(&mut out);
         let ok = self.write_body(&mut out, body.as_mut(), framing).await;
         self.out = out;
         ok
@@ -647,53 +650,72 @@ impl Framing {
     }
 }
 
-fn encode_head(
-    out: &mut Vec<u8>,
+/// What a response head is written from.
+struct ResponseHead<'a> {
     status: StatusCode,
-    raw: Option<&RawHeaders>,
-    headers: &HeaderMap,
+    /// An upstream's header lines passed through.
+    raw: Option<&'a RawHeaders>,
+    headers: &'a HeaderMap,
+    ids: Option<&'a IdHeaders>,
     framing: Framing,
+    /// Write `content-length` (the headers do not carry it).
     add_length: bool,
     keep_alive: bool,
-) {
-    out.extend_from_slice(b"HTTP/1.1 ");
-    out.extend_from_slice(status.as_str().as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(status.canonical_reason().unwrap_or("Unknown").as_bytes());
-    out.extend_from_slice(b"\r\n");
-    let mut has_date = false;
-    if let Some(raw) = raw {
-        raw.write(out);
-        has_date = raw.has_date;
-    }
-    for (name, value) in headers {
-        if name == header::CONNECTION {
-            continue;
-        }
-        has_date |= name == header::DATE;
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
+}
+
+impl ResponseHead<'_> {
+    fn encode(&self, out: &mut Vec<u8>) {
+        let &ResponseHead {
+            status,
+            raw,
+            headers,
+            ids,
+            framing,
+            add_length,
+            keep_alive,
+        } = self;
+        out.extend_from_slice(b"HTTP/1.1 ");
+        out.extend_from_slice(status.as_str().as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(status.canonical_reason().unwrap_or("Unknown").as_bytes());
         out.extend_from_slice(b"\r\n");
-    }
-    match framing {
-        Framing::Length(n) if add_length => {
-            out.extend_from_slice(b"content-length: ");
-            out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+        let mut has_date = false;
+        if let Some(raw) = raw {
+            raw.write(out);
+            has_date = raw.has_date;
+        }
+        for (name, value) in headers {
+            if name == header::CONNECTION {
+                continue;
+            }
+            has_date |= name == header::DATE;
+            out.extend_from_slice(name.as_str().as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value.as_bytes());
             out.extend_from_slice(b"\r\n");
         }
-        Framing::Chunked => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
-        _ => {}
-    }
-    if !has_date {
-        out.extend_from_slice(b"date: ");
-        out.extend_from_slice(&crate::clock::http_date());
+        if let Some(ids) = ids {
+            ids.write(out);
+        }
+        match framing {
+            Framing::Length(n) if add_length => {
+                out.extend_from_slice(b"content-length: ");
+                out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+            Framing::Chunked => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+            _ => {}
+        }
+        if !has_date {
+            out.extend_from_slice(b"date: ");
+            out.extend_from_slice(&crate::clock::http_date());
+            out.extend_from_slice(b"\r\n");
+        }
+        if !keep_alive {
+            out.extend_from_slice(b"connection: close\r\n");
+        }
         out.extend_from_slice(b"\r\n");
     }
-    if !keep_alive {
-        out.extend_from_slice(b"connection: close\r\n");
-    }
-    out.extend_from_slice(b"\r\n");
 }
 
 /// `{size:x}\r\n` into `buf`.

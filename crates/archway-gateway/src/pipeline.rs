@@ -78,7 +78,7 @@ pub async fn handle(
     let snapshot = gw.snapshot();
     let mut ctx = RequestContext::new(conn, forwarded, req.method().clone(), req.version());
     ctx.inline_writer = inline_writer;
-    let origin = req.headers().get(http::header::ORIGIN).cloned();
+    let origin = crate::headers::get(req.headers(), &http::header::ORIGIN).cloned();
     let mut resp = match run(gw, &snapshot, &mut ctx, req).await {
         Ok(r) => r,
         Err(e) => respond::error_response(&e, &ctx),
@@ -86,20 +86,60 @@ pub async fn handle(
     if let Some(c) = ctx.stage.as_ref().and_then(|s| s.cors.as_ref()) {
         cors::decorate(c, origin.as_ref(), resp.headers_mut());
     }
-    if let Ok(id) = HeaderValue::from_str(ctx.request_id.as_str()) {
-        if ctx
+    let ids = IdHeaders {
+        id: ctx.request_id,
+        apigw: ctx
             .stage
             .as_ref()
-            .is_some_and(|s| s.protocol == Protocol::Http)
-        {
-            resp.headers_mut()
-                .insert(APIGW_REQUEST_ID.clone(), id.clone());
+            .is_some_and(|s| s.protocol == Protocol::Http),
+    };
+    let h = resp.headers_mut();
+    if inline_writer {
+        // The writer adds them (`IdHeaders`); any the response carries give way, as they would
+        // to an insert.
+        if !h.is_empty() {
+            h.remove(&X_AMZN_REQUEST_ID);
+            if ids.apigw {
+                h.remove(&APIGW_REQUEST_ID);
+            }
         }
-        resp.headers_mut().insert(X_AMZN_REQUEST_ID.clone(), id);
+    } else if let Ok(id) = HeaderValue::from_str(ctx.request_id.as_str()) {
+        if ids.apigw {
+            h.insert(APIGW_REQUEST_ID.clone(), id.clone());
+        }
+        h.insert(X_AMZN_REQUEST_ID.clone(), id);
     }
     let status = resp.status().as_u16();
     let (parts, body) = resp.into_parts();
-    Response::from_parts(parts, gw.access_log.wrap(&ctx, status, body))
+    let mut body = gw.access_log.wrap(&ctx, status, body);
+    if inline_writer {
+        body.ids = Some(ids);
+    }
+    Response::from_parts(parts, body)
+}
+
+/// The request id headers of a response written by [`crate::http1`], which writes them
+/// straight from the id: on that path they cost no header map insert (and no map at all for a
+/// response whose other headers pass through, `upstream::h1::RawHeaders`).
+#[derive(Debug, Clone, Copy)]
+pub struct IdHeaders {
+    id: crate::context::RequestId,
+    /// `apigw-requestid` too (HTTP APIs).
+    apigw: bool,
+}
+
+impl IdHeaders {
+    pub fn write(&self, out: &mut Vec<u8>) {
+        let id = self.id.as_bytes();
+        if self.apigw {
+            out.extend_from_slice(b"apigw-requestid: ");
+            out.extend_from_slice(id);
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"x-amzn-requestid: ");
+        out.extend_from_slice(id);
+        out.extend_from_slice(b"\r\n");
+    }
 }
 
 async fn run(
@@ -110,7 +150,7 @@ async fn run(
 ) -> Result<Response<Body>, GatewayError> {
     let (parts, body) = req.into_parts();
     check_limits(&parts, &snapshot.settings)?;
-    ctx.user_agent = parts.headers.get(http::header::USER_AGENT).cloned();
+    ctx.user_agent = crate::headers::get(&parts.headers, &http::header::USER_AGENT).cloned();
     ctx.path = RequestPath::parse(parts.uri.path()).map_err(|_| GatewayError::bad_request())?;
     ctx.domain_name = stage::request_host(&parts);
 

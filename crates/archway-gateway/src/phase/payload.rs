@@ -32,7 +32,7 @@ pub async fn read(
     limit: u64,
     need: Need,
 ) -> Result<RequestBody, GatewayError> {
-    let declared = match headers.get(http::header::CONTENT_LENGTH) {
+    let declared = match crate::headers::get(headers, &http::header::CONTENT_LENGTH) {
         Some(v) => Some(
             v.to_str()
                 .ok()

@@ -83,9 +83,7 @@ pub fn pick_deployment(stage: Arc<CompiledStage>) -> Arc<CompiledStage> {
 
 /// The host a request names (Host header, else the URI authority), lower-case, without port.
 pub fn request_host(req: &http::request::Parts) -> String {
-    let raw = req
-        .headers
-        .get(http::header::HOST)
+    let raw = crate::headers::get(&req.headers, &http::header::HOST)
         .and_then(|h| h.to_str().ok())
         .or_else(|| req.uri.authority().map(|a| a.as_str()))
         .unwrap_or("");

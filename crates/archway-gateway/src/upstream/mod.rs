@@ -81,7 +81,9 @@ impl Upstream {
         if let Some(f) = opts.forwarded {
             set_forwarded(req.headers_mut(), f);
         }
-        let resp = self.client(kind).request(req).await?;
+        // Boxed: hyper's future is large, and this one is part of every request's, plain
+        // HTTP/1.1 too.
+        let resp = Box::pin(self.client(kind).request(req)).await?;
         Ok(resp.map(Body::Incoming))
     }
 }
