@@ -79,7 +79,10 @@ pub async fn handle(
     let mut ctx = RequestContext::new(conn, forwarded, req.method().clone(), req.version());
     ctx.inline_writer = inline_writer;
     let origin = crate::headers::get(req.headers(), &http::header::ORIGIN).cloned();
-    let mut resp = match run(gw, &snapshot, &mut ctx, req).await {
+    // The phases borrow the head: each layer holding the request by value would keep a copy of
+    // it in its future (`docs/http1-server.md`, future sizes).
+    let (mut parts, body) = req.into_parts();
+    let mut resp = match run(gw, &snapshot, &mut ctx, &mut parts, body).await {
         Ok(r) => r,
         Err(e) => respond::error_response(&e, &ctx),
     };
@@ -146,13 +149,13 @@ async fn run(
     gw: &Gateway,
     snapshot: &Snapshot,
     ctx: &mut RequestContext,
-    req: Request<Body>,
+    parts: &mut http::request::Parts,
+    body: Body,
 ) -> Result<Response<Body>, GatewayError> {
-    let (parts, body) = req.into_parts();
-    check_limits(&parts, &snapshot.settings)?;
+    check_limits(parts, &snapshot.settings)?;
     ctx.user_agent = crate::headers::get(&parts.headers, &http::header::USER_AGENT).cloned();
     ctx.path = RequestPath::parse(parts.uri.path()).map_err(|_| GatewayError::bad_request())?;
-    ctx.domain_name = stage::request_host(&parts);
+    ctx.domain_name = stage::request_host(parts);
 
     let (stage, consumed) = stage::resolve(snapshot, &ctx.domain_name, &ctx.path)?;
     let stage = stage::pick_deployment(stage);
@@ -184,7 +187,7 @@ async fn run(
         &parts.headers,
     )?;
 
-    validate::parameters(ctx, &route.validation, &parts)?;
+    validate::parameters(ctx, &route.validation, parts)?;
 
     let body = payload::read(
         &parts.headers,
@@ -221,7 +224,7 @@ async fn run(
             .await
         }
         (IntegrationType::Mock, payload::RequestBody::Buffered(b)) => {
-            integrate::mock::call(integration, ctx, &parts, b)
+            integrate::mock::call(integration, ctx, parts, b)
         }
         (IntegrationType::AwsProxy, payload::RequestBody::Buffered(b)) => {
             let functions = gw.functions.load_full();
@@ -229,7 +232,7 @@ async fn run(
                 functions.as_deref(),
                 integration,
                 ctx,
-                &parts,
+                parts,
                 b,
             ))
             .await
@@ -240,7 +243,7 @@ async fn run(
                 functions.as_deref(),
                 integration,
                 ctx,
-                &parts,
+                parts,
                 b,
             ))
             .await

@@ -78,20 +78,20 @@ pub async fn call(
     upstream: &Upstream,
     integration: &CompiledIntegration,
     ctx: &RequestContext,
-    parts: http::request::Parts,
+    parts: &http::request::Parts,
     body: Bytes,
 ) -> Result<Response<Body>, GatewayError> {
     let target = integration.target.as_ref().ok_or(GatewayError::new(
         GatewayResponseType::ApiConfigurationError,
     ))?;
-    let mapped = path_parameters(integration, ctx, &parts);
+    let mapped = path_parameters(integration, ctx, parts);
     let mut pq = upstream_path(target, ctx, &mapped);
     // Query: only what is mapped.
     for (t, s) in &integration.request_parameters {
         if t.location != ParamLocation::QueryString {
             continue;
         }
-        if let Some(v) = param_value(s, ctx, &parts) {
+        if let Some(v) = param_value(s, ctx, parts) {
             pq.push(if pq.contains('?') { '&' } else { '?' });
             pq.extend(form_urlencoded(&t.name));
             pq.push('=');
@@ -123,7 +123,7 @@ pub async fn call(
         headers.insert(header::CONTENT_TYPE, ct);
     }
     let forwarded = super::forwarded(integration, ctx, &mut headers);
-    apply_header_parameters(integration, ctx, &parts, &mut headers);
+    apply_header_parameters(integration, ctx, parts, &mut headers);
 
     let mut req = Request::new(Body::full(out_body));
     *req.method_mut() = integration.method.clone().unwrap_or(parts.method.clone());
@@ -145,7 +145,7 @@ pub async fn call(
     Ok(mapping::method_response(
         chosen,
         ctx,
-        &parts,
+        parts,
         &rparts.headers,
         rbytes,
     ))

@@ -14,13 +14,13 @@ pub async fn call(
     upstream: &Upstream,
     integration: &CompiledIntegration,
     ctx: &RequestContext,
-    mut parts: http::request::Parts,
+    parts: &mut http::request::Parts,
     body: Body,
 ) -> Result<Response<Body>, GatewayError> {
     let target = integration.target.as_ref().ok_or(GatewayError::new(
         GatewayResponseType::ApiConfigurationError,
     ))?;
-    let mapped = super::http::path_parameters(integration, ctx, &parts);
+    let mapped = super::http::path_parameters(integration, ctx, parts);
     let mut pq = upstream_path(target, ctx, &mapped);
     if let Some(q) = parts.uri.query() {
         pq.push(if pq.contains('?') { '&' } else { '?' });
@@ -31,9 +31,12 @@ pub async fn call(
     strip_hop_by_hop(&mut headers);
     headers.insert(header::HOST, target.host_header.clone());
     let forwarded = super::forwarded(integration, ctx, &mut headers);
-    super::http::apply_header_parameters(integration, ctx, &parts, &mut headers);
+    super::http::apply_header_parameters(integration, ctx, parts, &mut headers);
     let mut req = Request::new(body);
-    *req.method_mut() = integration.method.clone().unwrap_or(parts.method);
+    *req.method_mut() = match &integration.method {
+        Some(m) => m.clone(),
+        None => std::mem::take(&mut parts.method),
+    };
     *req.uri_mut() = uri;
     *req.headers_mut() = headers;
     let resp = send(

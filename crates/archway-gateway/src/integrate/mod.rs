@@ -20,7 +20,7 @@ use crate::path::encode_segment;
 use crate::phase::payload::Need;
 use crate::router::Capture;
 use crate::snapshot::{CompiledIntegration, CompiledRoute, PathPart, UpstreamTarget};
-use crate::upstream::{Options, Upstream};
+use crate::upstream::{Exchange, Options, Upstream};
 use ::http::Response;
 use archway_model::{GatewayResponseType, IntegrationType, ParamLocation};
 use std::future::{poll_fn, Future};
@@ -106,19 +106,28 @@ pub fn upstream_uri(target: &UpstreamTarget, pq: String) -> Result<::http::Uri, 
 
 /// Sends `req` to the upstream within the integration timeout. Past it: 504
 /// `Endpoint request timed out`; unreachable or broken off: INTEGRATION_FAILURE.
-pub async fn send(
-    upstream: &Upstream,
+///
+/// Not an `async fn`: the request goes into the client's boxed exchange before the future is
+/// made, so that this future holds only the box and the timer, not a copy of the request.
+pub fn send<'a>(
+    upstream: &'a Upstream,
+    integration: &'a CompiledIntegration,
+    ctx: &'a RequestContext,
+    req: ::http::Request<Body>,
+    opts: Options<'a>,
+) -> impl Future<Output = Result<Response<Body>, GatewayError>> + Send + 'a {
+    let sent = upstream.send(integration.client, req, opts);
+    timed(integration, ctx, sent)
+}
+
+async fn timed(
     integration: &CompiledIntegration,
     ctx: &RequestContext,
-    req: ::http::Request<Body>,
-    opts: Options<'_>,
+    mut sent: Exchange<'_>,
 ) -> Result<Response<Body>, GatewayError> {
-    // Not `tokio::time::timeout(d, fut)`: that moves the (large) request future into its own, and
+    // Not `tokio::time::timeout(d, fut)`: that moves the request future into its own, and
     // reads the clock once more than this.
     let started = Instant::now();
-    // Boxed: the client's future is the largest part of a request's, and every async layer
-    // above would otherwise copy it again as each is created (`docs/http1-server.md`).
-    let mut sent = Box::pin(upstream.send(integration.client, req, opts));
     let mut timer = pin!(tokio::time::sleep_until(started + integration.timeout));
     let result = poll_fn(|cx| match sent.as_mut().poll(cx) {
         Poll::Ready(r) => Poll::Ready(Some(r)),

@@ -22,7 +22,7 @@ use super::Options;
 use crate::body::{Body, BodyError};
 use crate::headers::{Forwarded, ForwardedHeader};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use http::{header, HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
+use http::{header, HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode};
 use http_body::{Frame, SizeHint};
 use http_body_util::BodyExt;
 use rustc_hash::FxHashMap;
@@ -90,6 +90,8 @@ type Pool = FxHashMap<Arc<str>, VecDeque<Idle>>;
 
 thread_local! {
     static POOL: RefCell<Pool> = RefCell::new(Pool::default());
+    /// Request heads are encoded here.
+    static HEAD_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The newest idle connection to `key` that is still open, if any.
@@ -198,8 +200,11 @@ fn pool_key(authority: &str) -> Arc<str> {
 
 /// Sends `req` (an absolute `http://` URI) and returns the response with its body streaming
 /// from the connection.
-pub async fn send(req: Request<Body>, opts: Options<'_>) -> Result<Response<Body>, Error> {
-    let (parts, mut body) = req.into_parts();
+pub async fn send(
+    parts: http::request::Parts,
+    mut body: Body,
+    opts: Options<'_>,
+) -> Result<Response<Body>, BodyError> {
     let authority = parts.uri.authority().ok_or(Error::NoHost)?;
     let mut pooled = checkout(authority.as_str());
     // Sent again only if it may be (RFC 9110 §9.2.2: idempotent methods; nginx and Go's client
@@ -222,7 +227,7 @@ pub async fn send(req: Request<Body>, opts: Options<'_>) -> Result<Response<Body
             Ok(r) => return Ok(r),
             Err((e, stale)) => match again.take() {
                 Some(b) if stale => body = b,
-                _ => return Err(e),
+                _ => return Err(e.into()),
             },
         }
     }
@@ -270,7 +275,7 @@ fn encode_head(
     parts: &http::request::Parts,
     framing: Framing,
     forwarded: Option<&Forwarded>,
-    dst: &mut BytesMut,
+    dst: &mut Vec<u8>,
 ) {
     let pq = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     dst.reserve(64 + pq.len() + parts.headers.len() * 48);
@@ -342,25 +347,31 @@ async fn write_request(
         Some(n) => Framing::Length(n),
         None => Framing::Chunked,
     };
-    let mut out = BytesMut::new();
+    // The worker's buffer, reused from request to request (a request that finds it taken, by
+    // one whose write is pending, makes its own).
+    let mut out = HEAD_BUF.with_borrow_mut(std::mem::take);
+    out.clear();
     encode_head(parts, framing, forwarded, &mut out);
-    match body {
-        Body::Empty | Body::Full(None) => conn.stream.write_all(&out).await?,
+    let r = match body {
+        Body::Empty | Body::Full(None) => conn.stream.write_all(&out).await,
         Body::Full(Some(b)) if b.len() <= COALESCE_BODY => {
-            out.put_slice(&b);
-            conn.stream.write_all(&out).await?;
+            out.extend_from_slice(&b);
+            conn.stream.write_all(&out).await
         }
-        Body::Full(Some(b)) => {
-            conn.stream.write_all(&out).await?;
-            conn.stream.write_all(&b).await?;
-        }
+        Body::Full(Some(b)) => match conn.stream.write_all(&out).await {
+            Ok(()) => conn.stream.write_all(&b).await,
+            Err(e) => Err(e),
+        },
         streamed => {
-            conn.stream.write_all(&out).await?;
+            let r = conn.stream.write_all(&out).await;
+            HEAD_BUF.set(out);
+            r?;
             // Boxed: streamed bodies are the exception, and their loop makes a large future.
-            Box::pin(write_streamed(conn, streamed, framing)).await?;
+            return Box::pin(write_streamed(conn, streamed, framing)).await;
         }
-    }
-    Ok(())
+    };
+    HEAD_BUF.set(out);
+    Ok(r?)
 }
 
 async fn write_streamed(conn: &mut Conn, mut body: Body, framing: Framing) -> Result<(), Error> {

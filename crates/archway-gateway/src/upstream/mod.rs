@@ -27,6 +27,11 @@ use std::time::Duration;
 
 pub type UpstreamClient = Client<HttpsConnector<HttpConnector>, Body>;
 
+/// A request on its way: resolves to the response head, its body streaming.
+pub type Exchange<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<http::Response<Body>, BodyError>> + Send + 'a>,
+>;
+
 /// What a request is sent with besides itself.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options<'a> {
@@ -69,22 +74,25 @@ impl Upstream {
 
     /// Sends a request with an absolute URI, through [`h1`] for plain HTTP/1.1 and hyper's
     /// client otherwise.
-    pub async fn send(
-        &self,
+    ///
+    /// Returns the exchange boxed, not as an `async fn`'s future: the request is moved into the
+    /// box once, where an async layer here would keep its own copy of it beside the client's
+    /// (`docs/http1-server.md`, future sizes).
+    pub fn send<'a>(
+        &'a self,
         kind: ClientKind,
         mut req: http::Request<Body>,
-        opts: Options<'_>,
-    ) -> Result<http::Response<Body>, BodyError> {
+        opts: Options<'a>,
+    ) -> Exchange<'a> {
         if !kind.http2_only && req.uri().scheme() == Some(&http::uri::Scheme::HTTP) {
-            return h1::send(req, opts).await.map_err(Into::into);
+            let (parts, body) = req.into_parts();
+            return Box::pin(h1::send(parts, body, opts));
         }
         if let Some(f) = opts.forwarded {
             set_forwarded(req.headers_mut(), f);
         }
-        // Boxed: hyper's future is large, and this one is part of every request's, plain
-        // HTTP/1.1 too.
-        let resp = Box::pin(self.client(kind).request(req)).await?;
-        Ok(resp.map(Body::Incoming))
+        let sent = self.client(kind).request(req);
+        Box::pin(async move { Ok(sent.await?.map(Body::Incoming)) })
     }
 }
 
