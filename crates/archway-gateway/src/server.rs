@@ -102,6 +102,8 @@ impl Server {
                             return;
                         }
                     };
+                    // Declared after the runtime: dropped (and its timers with it) before it.
+                    let _timers = crate::integrate::TimerPool::enable();
                     rt.block_on(async {
                         let drain_timeout = opts.drain_timeout;
                         worker(gw, opts, plain, tls, rx).await;

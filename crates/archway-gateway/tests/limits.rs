@@ -33,14 +33,25 @@ fn yaml(up: &Upstream, extra_server: &str) -> String {
 async fn integration_timeout_is_504() {
     let up = Upstream::start().await;
     let gw = TestGateway::start(&yaml(&up, ""));
-    let started = Instant::now();
-    let r = get(&client(), &gw.url("/prod/slow")).await;
-    assert_eq!(r.status, 504);
-    assert_eq!(r.text(), r#"{"message":"Endpoint request timed out"}"#);
-    assert!(
-        started.elapsed() < Duration::from_millis(1500),
-        "answered at the timeout, not after the upstream"
-    );
+    // One keep-alive connection, so one worker: its integration timers are reused
+    // (`integrate::TimerPool`). Requests with the default 29 s timeout leave timers armed far
+    // out; the 200 ms ones must still fire at 200 ms, and later requests must not see them.
+    let c = client();
+    for round in 0..2 {
+        for _ in 0..3 {
+            let r = get(&c, &gw.url("/prod/echo")).await;
+            assert_eq!(r.status, 200, "round {round}");
+        }
+        let started = Instant::now();
+        let r = get(&c, &gw.url("/prod/slow")).await;
+        assert_eq!(r.status, 504, "round {round}");
+        assert_eq!(r.text(), r#"{"message":"Endpoint request timed out"}"#);
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(190) && took < Duration::from_millis(1500),
+            "round {round}: answered at the timeout, not before it or after the upstream: {took:?}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

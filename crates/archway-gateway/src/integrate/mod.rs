@@ -23,10 +23,11 @@ use crate::snapshot::{CompiledIntegration, CompiledRoute, PathPart, UpstreamTarg
 use crate::upstream::{Exchange, Options, Upstream};
 use ::http::Response;
 use archway_model::{GatewayResponseType, IntegrationType, ParamLocation};
+use std::cell::RefCell;
 use std::future::{poll_fn, Future};
-use std::pin::pin;
+use std::pin::Pin;
 use std::task::Poll;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 /// What a route needs of the request body: its integration's needs, and the body validation.
 pub fn body_need(route: &CompiledRoute) -> Need {
@@ -70,6 +71,81 @@ pub fn upstream_path(
         }
     }
     pq
+}
+
+thread_local! {
+    /// Integration timers of a worker thread, reused ([`TimerPool`]).
+    static TIMERS: RefCell<Option<Vec<Pin<Box<Sleep>>>>> = const { RefCell::new(None) };
+}
+
+/// The most idle timers a worker keeps.
+const POOLED_TIMERS: usize = 256;
+
+/// Reuse of integration timers on a worker thread, for as long as this guard lives.
+///
+/// Why: a new `tokio::time::Sleep` per request looks the runtime up, and takes the timer
+/// wheel's lock once to register and once more to cancel; that was ~5 % of the gateway's own
+/// instructions per proxied request (`docs/http1-server.md`). A pooled one is `reset` to the
+/// next request's deadline: when that is later than the one it holds (the common case, one
+/// timeout after another), tokio only stores the new time, and moves the entry in the wheel
+/// when the old time comes. A timer dropped in the pool may still fire at its old time and wake
+/// the task that last polled it; tasks take spurious wake-ups in their stride.
+///
+/// Only a worker thread, which runs one runtime for its whole life, enables it: a timer must
+/// not outlive its runtime in a pool another runtime on the same thread would draw from. The
+/// guard empties the pool as it drops, before the worker's runtime does.
+pub struct TimerPool(());
+
+impl TimerPool {
+    pub fn enable() -> TimerPool {
+        TIMERS.set(Some(Vec::new()));
+        TimerPool(())
+    }
+}
+
+impl Drop for TimerPool {
+    fn drop(&mut self) {
+        TIMERS.take();
+    }
+}
+
+/// An integration timer, from the worker's pool when there is one.
+struct Timer(Option<Pin<Box<Sleep>>>);
+
+impl Timer {
+    fn new(deadline: Instant) -> Timer {
+        let pooled = TIMERS
+            .try_with(|t| t.try_borrow_mut().ok()?.as_mut()?.pop())
+            .ok()
+            .flatten();
+        Timer(Some(match pooled {
+            Some(mut s) => {
+                s.as_mut().reset(deadline);
+                s
+            }
+            None => Box::pin(tokio::time::sleep_until(deadline)),
+        }))
+    }
+
+    fn poll(&mut self, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        match self.0.as_mut() {
+            Some(s) => s.as_mut().poll(cx),
+            None => Poll::Ready(()),
+        }
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        let Some(s) = self.0.take() else { return };
+        let _ = TIMERS.try_with(|t| {
+            if let Ok(mut t) = t.try_borrow_mut() {
+                if let Some(pool) = t.as_mut().filter(|p| p.len() < POOLED_TIMERS) {
+                    pool.push(s);
+                }
+            }
+        });
+    }
 }
 
 /// `X-Forwarded-*` for a request to `integration`: set in `headers` now when the integration
@@ -128,10 +204,10 @@ async fn timed(
     // Not `tokio::time::timeout(d, fut)`: that moves the request future into its own, and
     // reads the clock once more than this.
     let started = Instant::now();
-    let mut timer = pin!(tokio::time::sleep_until(started + integration.timeout));
+    let mut timer = Timer::new(started + integration.timeout);
     let result = poll_fn(|cx| match sent.as_mut().poll(cx) {
         Poll::Ready(r) => Poll::Ready(Some(r)),
-        Poll::Pending => timer.as_mut().poll(cx).map(|()| None),
+        Poll::Pending => timer.poll(cx).map(|()| None),
     })
     .await;
     ctx.integration_latency.set(Some(started.elapsed()));
