@@ -399,8 +399,15 @@ async fn write_streamed(conn: &mut Conn, mut body: Body, framing: Framing) -> Re
 }
 
 /// Reads into the connection's buffer, making room for `want` bytes (within READ_MIN..READ_MAX).
+///
+/// One byte more than `want`: a read that fills the buffer exactly leaves tokio unsure whether
+/// the socket has more, so it keeps the socket marked readable, and the next checkout's
+/// `still_open` then spends a system call to find it empty (one per request at 64 KB
+/// responses, whose last read is exactly the rest of the body). A read short of the room
+/// clears the mark.
 fn poll_fill(conn: &mut Conn, cx: &mut Context<'_>, want: usize) -> Poll<io::Result<usize>> {
-    conn.buf.reserve(want.clamp(READ_MIN, READ_MAX));
+    conn.buf
+        .reserve(want.saturating_add(1).clamp(READ_MIN, READ_MAX));
     tokio_util::io::poll_read_buf(Pin::new(&mut conn.stream), cx, &mut conn.buf)
 }
 
