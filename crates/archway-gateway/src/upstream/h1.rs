@@ -208,13 +208,11 @@ pub async fn send(
     let authority = parts.uri.authority().ok_or(Error::NoHost)?;
     let mut pooled = checkout(authority.as_str());
     // Sent again only if it may be (RFC 9110 §9.2.2: idempotent methods; nginx and Go's client
-    // do not resend a POST either) and its body is in hand.
-    let mut again = match &body {
-        _ if pooled.is_none() || !parts.method.is_idempotent() => None,
-        Body::Empty => Some(Body::Empty),
-        Body::Full(b) => Some(Body::Full(b.clone())),
-        _ => None,
-    };
+    // do not resend a POST either) and its body is in hand: the exchange only borrows a body in
+    // hand, so it is still there for the second attempt.
+    let mut again = pooled.is_some()
+        && parts.method.is_idempotent()
+        && matches!(body, Body::Empty | Body::Full(_));
     // One await of each kind (a loop, not repeated calls), so that this future stays small: it is
     // part of every proxied request's.
     loop {
@@ -223,22 +221,26 @@ pub async fn send(
             // Boxed: rare next to pooled connections, and a large future.
             None => Box::pin(connect(authority, &pool_key(authority.as_str()))).await?,
         };
-        match exchange(conn, &parts, body, opts).await {
+        match exchange(conn, &parts, &mut body, opts).await {
             Ok(r) => return Ok(r),
-            Err((e, stale)) => match again.take() {
-                Some(b) if stale => body = b,
-                _ => return Err(e.into()),
-            },
+            Err((e, stale)) if stale && std::mem::take(&mut again) => {
+                tracing::debug!(error = %e, "a pooled upstream connection was closed; sending again");
+            }
+            Err((e, _)) => return Err(e.into()),
         }
     }
 }
 
 /// One request and response head on `conn`. On error, whether the connection was found closed
 /// before any byte of a response (so that the request may be sent again elsewhere).
+///
+/// The body is borrowed, not moved, here and in `write_request`: a body in hand stays with the
+/// caller for a second attempt, and these futures (inside every proxied request's) do not each
+/// keep a copy of it.
 async fn exchange(
     mut conn: Conn,
     parts: &http::request::Parts,
-    body: Body,
+    body: &mut Body,
     opts: Options<'_>,
 ) -> Result<Response<Body>, (Error, bool)> {
     let stale = |e: io::Error| {
@@ -339,7 +341,7 @@ fn method_expects_body(m: &Method) -> bool {
 async fn write_request(
     conn: &mut Conn,
     parts: &http::request::Parts,
-    body: Body,
+    body: &mut Body,
     forwarded: Option<&Forwarded>,
 ) -> Result<(), Error> {
     use http_body::Body as _;
@@ -355,11 +357,11 @@ async fn write_request(
     let r = match body {
         Body::Empty | Body::Full(None) => conn.stream.write_all(&out).await,
         Body::Full(Some(b)) if b.len() <= COALESCE_BODY => {
-            out.extend_from_slice(&b);
+            out.extend_from_slice(b);
             conn.stream.write_all(&out).await
         }
         Body::Full(Some(b)) => match conn.stream.write_all(&out).await {
-            Ok(()) => conn.stream.write_all(&b).await,
+            Ok(()) => conn.stream.write_all(b).await,
             Err(e) => Err(e),
         },
         streamed => {
@@ -367,6 +369,7 @@ async fn write_request(
             HEAD_BUF.set(out);
             r?;
             // Boxed: streamed bodies are the exception, and their loop makes a large future.
+            let streamed = std::mem::take(streamed);
             return Box::pin(write_streamed(conn, streamed, framing)).await;
         }
     };
