@@ -21,17 +21,51 @@ pub fn get<'a>(h: &'a HeaderMap, name: &HeaderName) -> Option<&'a HeaderValue> {
 
 pub fn is_hop_by_hop(name: &HeaderName) -> bool {
     matches!(
-        name.as_str(),
-        "connection"
-            | "keep-alive"
-            | "proxy-connection"
-            | "te"
-            | "trailer"
-            | "transfer-encoding"
-            | "upgrade"
-            | "proxy-authenticate"
-            | "proxy-authorization"
+        HeaderKind::of(name.as_str().as_bytes()),
+        HeaderKind::Connection | HeaderKind::TransferEncoding | HeaderKind::HopByHop
     )
+}
+
+/// What the gateway does with a header, by name: the one table of hop-by-hop names
+/// ([`is_hop_by_hop`]), and the names the upstream client's response parser singles out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderKind {
+    ContentLength,
+    TransferEncoding,
+    Connection,
+    /// Hop-by-hop (RFC 9110 §7.6.1) other than the two above: never forwarded.
+    HopByHop,
+    Date,
+    /// `x-amzn-RequestId` and `apigw-requestid`: the gateway sets these.
+    GatewayOwned,
+    Other,
+}
+
+impl HeaderKind {
+    /// From the name's bytes as sent, any case, without building a `HeaderName`: this runs for
+    /// every header of every proxied response.
+    pub fn of(name: &[u8]) -> HeaderKind {
+        // Every name below is lower-case letters and `-`: setting bit 5 of a byte of the
+        // (httparse-validated token) name lower-cases a letter and leaves `-` as it is, and no
+        // other token byte becomes a lower-case letter or `-` that way. Cheaper than
+        // `eq_ignore_ascii_case`, which branches on every byte.
+        let is = |n: &str| name.iter().zip(n.as_bytes()).all(|(a, b)| a | 0x20 == *b);
+        match name.len() {
+            2 if is("te") => HeaderKind::HopByHop,
+            4 if is("date") => HeaderKind::Date,
+            7 if is("upgrade") || is("trailer") => HeaderKind::HopByHop,
+            10 if is("connection") => HeaderKind::Connection,
+            10 if is("keep-alive") => HeaderKind::HopByHop,
+            14 if is("content-length") => HeaderKind::ContentLength,
+            15 if is("apigw-requestid") => HeaderKind::GatewayOwned,
+            16 if is("proxy-connection") => HeaderKind::HopByHop,
+            16 if is("x-amzn-requestid") => HeaderKind::GatewayOwned,
+            17 if is("transfer-encoding") => HeaderKind::TransferEncoding,
+            18 if is("proxy-authenticate") => HeaderKind::HopByHop,
+            19 if is("proxy-authorization") => HeaderKind::HopByHop,
+            _ => HeaderKind::Other,
+        }
+    }
 }
 
 /// Removes hop-by-hop headers, including those the message lists in `Connection`.
@@ -149,6 +183,28 @@ pub fn set_forwarded(h: &mut HeaderMap, f: &Forwarded) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_kinds_ignore_case_and_only_case() {
+        for (name, kind) in [
+            ("Content-LENGTH", HeaderKind::ContentLength),
+            ("content-length", HeaderKind::ContentLength),
+            ("content_length", HeaderKind::Other),
+            ("Transfer-Encoding", HeaderKind::TransferEncoding),
+            ("CONNECTION", HeaderKind::Connection),
+            ("Keep-Alive", HeaderKind::HopByHop),
+            ("te", HeaderKind::HopByHop),
+            ("Proxy-Connection", HeaderKind::HopByHop),
+            ("Date", HeaderKind::Date),
+            ("X-AMZN-RequestId", HeaderKind::GatewayOwned),
+            ("apigw-requestid", HeaderKind::GatewayOwned),
+            ("x-amzn-requestix", HeaderKind::Other),
+            ("Dat^", HeaderKind::Other),
+            ("ETag", HeaderKind::Other),
+        ] {
+            assert_eq!(HeaderKind::of(name.as_bytes()), kind, "{name}");
+        }
+    }
 
     #[test]
     fn get_finds_the_first_value_in_small_and_large_maps() {

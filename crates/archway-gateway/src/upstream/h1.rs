@@ -20,7 +20,7 @@
 
 use super::Options;
 use crate::body::{Body, BodyError};
-use crate::headers::{Forwarded, ForwardedHeader};
+use crate::headers::{Forwarded, ForwardedHeader, HeaderKind};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http::{header, HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode};
 use http_body::{Frame, SizeHint};
@@ -556,9 +556,9 @@ fn parse_head(conn: &mut Conn, method: &Method, raw_ok: bool) -> Result<Option<H
     for &[ns, ne, vs, ve] in spans {
         let name = &head[ns as usize..ne as usize];
         let value = &head[vs as usize..ve as usize];
-        let kind = Kind::of(name);
+        let kind = HeaderKind::of(name);
         match kind {
-            Kind::ContentLength => {
+            HeaderKind::ContentLength => {
                 let n = std::str::from_utf8(value)
                     .ok()
                     .and_then(|s| s.trim().parse::<u64>().ok())
@@ -568,7 +568,7 @@ fn parse_head(conn: &mut Conn, method: &Method, raw_ok: bool) -> Result<Option<H
                 }
                 length = Some(n);
             }
-            Kind::TransferEncoding => {
+            HeaderKind::TransferEncoding => {
                 has_te = true;
                 // The last coding listed decides whether the body is chunked.
                 chunked = value
@@ -576,7 +576,7 @@ fn parse_head(conn: &mut Conn, method: &Method, raw_ok: bool) -> Result<Option<H
                     .next()
                     .is_some_and(|c| c.trim_ascii().eq_ignore_ascii_case(b"chunked"));
             }
-            Kind::Connection => {
+            HeaderKind::Connection => {
                 for token in value.split(|b| *b == b',') {
                     let token = token.trim_ascii();
                     if token.eq_ignore_ascii_case(b"close") {
@@ -590,7 +590,10 @@ fn parse_head(conn: &mut Conn, method: &Method, raw_ok: bool) -> Result<Option<H
                     }
                 }
             }
-            Kind::HopByHop | Kind::Date | Kind::GatewayOwned | Kind::Other => {}
+            HeaderKind::HopByHop
+            | HeaderKind::Date
+            | HeaderKind::GatewayOwned
+            | HeaderKind::Other => {}
         }
         if let Some(r) = raw.as_mut() {
             if !r.add(kind, ns, ve) {
@@ -650,12 +653,15 @@ fn header_map(head: &Bytes, spans: &[[u32; 4]], listed: bool) -> Result<HeaderMa
     let mut headers = HeaderMap::with_capacity(spans.len() + 2);
     for &[ns, ne, vs, ve] in spans {
         let name = &head[ns as usize..ne as usize];
-        match Kind::of(name) {
-            Kind::TransferEncoding | Kind::HopByHop => continue,
+        match HeaderKind::of(name) {
+            HeaderKind::TransferEncoding | HeaderKind::HopByHop => continue,
             // Kept until the names it lists are removed, below.
-            Kind::Connection if listed => {}
-            Kind::Connection => continue,
-            Kind::ContentLength | Kind::Date | Kind::GatewayOwned | Kind::Other => {}
+            HeaderKind::Connection if listed => {}
+            HeaderKind::Connection => continue,
+            HeaderKind::ContentLength
+            | HeaderKind::Date
+            | HeaderKind::GatewayOwned
+            | HeaderKind::Other => {}
         }
         let name = HeaderName::from_bytes(name).map_err(|_| Error::Invalid("bad header name"))?;
         headers.append(name, shared_value(head, vs, ve)?);
@@ -664,46 +670,6 @@ fn header_map(head: &Bytes, spans: &[[u32; 4]], listed: bool) -> Result<HeaderMa
         crate::headers::strip_hop_by_hop(&mut headers);
     }
     Ok(headers)
-}
-
-/// What the client side of the gateway does with a response header, by name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    ContentLength,
-    TransferEncoding,
-    Connection,
-    /// Hop-by-hop (RFC 9110 §7.6.1) other than the two above: never forwarded.
-    HopByHop,
-    Date,
-    /// `x-amzn-RequestId` and `apigw-requestid`: the gateway sets these.
-    GatewayOwned,
-    Other,
-}
-
-impl Kind {
-    /// Without building a `HeaderName`: this runs for every header of every proxied response.
-    fn of(name: &[u8]) -> Kind {
-        // Every name below is lower-case letters and `-`: setting bit 5 of a byte of the
-        // (httparse-validated token) name lower-cases a letter and leaves `-` as it is, and no
-        // other token byte becomes a lower-case letter or `-` that way. Cheaper than
-        // `eq_ignore_ascii_case`, which branches on every byte.
-        let is = |n: &str| name.iter().zip(n.as_bytes()).all(|(a, b)| a | 0x20 == *b);
-        match name.len() {
-            2 if is("te") => Kind::HopByHop,
-            4 if is("date") => Kind::Date,
-            7 if is("upgrade") || is("trailer") => Kind::HopByHop,
-            10 if is("connection") => Kind::Connection,
-            10 if is("keep-alive") => Kind::HopByHop,
-            14 if is("content-length") => Kind::ContentLength,
-            15 if is("apigw-requestid") => Kind::GatewayOwned,
-            16 if is("proxy-connection") => Kind::HopByHop,
-            16 if is("x-amzn-requestid") => Kind::GatewayOwned,
-            17 if is("transfer-encoding") => Kind::TransferEncoding,
-            18 if is("proxy-authenticate") => Kind::HopByHop,
-            19 if is("proxy-authorization") => Kind::HopByHop,
-            _ => Kind::Other,
-        }
-    }
 }
 
 /// Most runs of passed-through lines a response head may need (each hop-by-hop line between
@@ -744,13 +710,15 @@ impl RawHeaders {
 
     /// Takes the line whose name starts at `start` and whose value ends at `value_end`. False
     /// when the lines cannot be passed through.
-    fn add(&mut self, kind: Kind, start: u32, value_end: u32) -> bool {
+    fn add(&mut self, kind: HeaderKind, start: u32, value_end: u32) -> bool {
         match kind {
             // Left out: the next line passed through starts a new run.
-            Kind::TransferEncoding | Kind::Connection | Kind::HopByHop => return true,
-            Kind::GatewayOwned => return false,
-            Kind::Date => self.has_date = true,
-            Kind::ContentLength | Kind::Other => {}
+            HeaderKind::TransferEncoding | HeaderKind::Connection | HeaderKind::HopByHop => {
+                return true
+            }
+            HeaderKind::GatewayOwned => return false,
+            HeaderKind::Date => self.has_date = true,
+            HeaderKind::ContentLength | HeaderKind::Other => {}
         }
         // The line runs to its CRLF, past any trailing whitespace httparse left out of the value.
         let Some(rest) = self.head.get(value_end as usize..) else {
@@ -953,33 +921,6 @@ impl http_body::Body for H1Body {
             BodyState::Done => SizeHint::with_exact(0),
             BodyState::Length(n) => SizeHint::with_exact(n),
             _ => SizeHint::default(),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn header_kinds_ignore_case_and_only_case() {
-        for (name, kind) in [
-            ("Content-LENGTH", Kind::ContentLength),
-            ("content-length", Kind::ContentLength),
-            ("content_length", Kind::Other),
-            ("Transfer-Encoding", Kind::TransferEncoding),
-            ("CONNECTION", Kind::Connection),
-            ("Keep-Alive", Kind::HopByHop),
-            ("te", Kind::HopByHop),
-            ("Proxy-Connection", Kind::HopByHop),
-            ("Date", Kind::Date),
-            ("X-AMZN-RequestId", Kind::GatewayOwned),
-            ("apigw-requestid", Kind::GatewayOwned),
-            ("x-amzn-requestix", Kind::Other),
-            ("Dat^", Kind::Other),
-            ("ETag", Kind::Other),
-        ] {
-            assert_eq!(Kind::of(name.as_bytes()), kind, "{name}");
         }
     }
 }
