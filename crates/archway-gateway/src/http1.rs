@@ -32,6 +32,7 @@ use crate::pipeline::IdHeaders;
 use crate::upstream::h1::RawHeaders;
 use crate::{pipeline, Gateway};
 use bytes::{Buf, Bytes, BytesMut};
+use http::request::Parts;
 use http::{header, HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri, Version};
 use http_body::{Body as _, Frame, SizeHint};
 use std::cell::RefCell;
@@ -127,22 +128,25 @@ where
         stop: shutdown,
         max_head: limits.max_head_bytes.max(8192),
     };
+    // One head for all the connection's requests: each is parsed into it, and its header map
+    // keeps its allocation from one request to the next.
+    let mut parts = Request::new(()).into_parts().0;
     loop {
-        let head = match c.read_head().await {
-            Ok(Some(h)) => h,
+        let plan = match c.read_head(&mut parts).await {
+            Ok(Some(plan)) => plan,
             Ok(None) => return Exit::Closed,
             Err(Refer) => return Exit::Handoff(c.io, c.buf.freeze()),
         };
-        let (req, plan) = head;
-        let head_only = req.method() == Method::HEAD;
+        let head_only = parts.method == Method::HEAD;
         let mut keep_alive = plan.keep_alive;
         // Whether part of the request body may still be on its way (then the connection closes).
         let mut unread = plan.unread_body;
         let resp = match plan.body {
             BodyPlan::Stream(remaining) => {
                 let (tx, rx) = mpsc::channel(1);
-                let req = req.map(|()| Body::Client(ClientBody { rx, remaining }));
-                let mut handled = pin!(pipeline::handle(gw, conn, forwarded.clone(), req, true));
+                let body = Body::Client(ClientBody { rx, remaining });
+                let handled = pipeline::handle(gw, conn, forwarded.clone(), &mut parts, body, true);
+                let mut handled = pin!(handled);
                 let mut pump = pin!(c.pump(remaining, tx));
                 let mut pumped = false;
                 let resp = poll_fn(|cx| {
@@ -159,8 +163,7 @@ where
                 resp
             }
             BodyPlan::Ready(body) => {
-                let req = req.map(|()| body);
-                pipeline::handle(gw, conn, forwarded.clone(), req, true).await
+                pipeline::handle(gw, conn, forwarded.clone(), &mut parts, body, true).await
             }
         };
         keep_alive &= !unread && !c.stop.is_stopping();
@@ -202,11 +205,11 @@ struct Conn<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
-    /// Reads and parses the next request head. `Ok(None)`: the connection is over.
-    async fn read_head(&mut self) -> Result<Option<(Request<()>, Plan)>, Refer> {
+    /// Reads and parses the next request head into `parts`. `Ok(None)`: the connection is over.
+    async fn read_head(&mut self, parts: &mut Parts) -> Result<Option<Plan>, Refer> {
         loop {
             if !self.buf.is_empty() {
-                if let Some(parsed) = self.parse_head()? {
+                if let Some(parsed) = self.parse_head(parts)? {
                     self.ticker.head_done();
                     return Ok(Some(parsed));
                 }
@@ -225,9 +228,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
         }
     }
 
-    /// Parses the head at the start of `buf`, if complete, and takes it (and a body already in
-    /// hand) out of `buf`.
-    fn parse_head(&mut self) -> Result<Option<(Request<()>, Plan)>, Refer> {
+    /// Parses the head at the start of `buf`, if complete, into `parts`, and takes it (and a
+    /// body already in hand) out of `buf`. On `Err`, `parts` may hold part of the head.
+    fn parse_head(&mut self, parts: &mut Parts) -> Result<Option<Plan>, Refer> {
         let mut headers = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
         let mut parsed = httparse::Request::new(&mut []);
         let len = match parsed.parse_with_uninit_headers(&self.buf, &mut headers) {
@@ -283,8 +286,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
         let head = self.buf.split_to(len).freeze();
         let uri =
             Uri::from_maybe_shared(head.slice(path_at.0..path_at.0 + path_at.1)).map_err(|_| Refer);
-        // Room for the `X-Forwarded-*` headers a proxied request gains, without growing.
-        let mut map = HeaderMap::with_capacity(names.len() + 4);
+        // The previous request's map, emptied: its allocation is reused. Room for the
+        // `X-Forwarded-*` headers a proxied request gains, without growing. (At most
+        // MAX_HEADERS + 4 entries: the map a connection keeps stays small.)
+        let map = &mut parts.headers;
+        map.clear();
+        map.reserve(names.len() + 4);
         for (name, at, n) in names.drain(..) {
             // httparse admitted only visible ASCII, obs-text, space and tab: valid values.
             if let Ok(v) = HeaderValue::from_maybe_shared(head.slice(at..at + n)) {
@@ -300,13 +307,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
             self.buf = again;
             return Err(Refer);
         };
-        let mut req = Request::new(());
-        *req.method_mut() = method;
-        *req.uri_mut() = uri;
-        *req.version_mut() = Version::HTTP_11;
-        *req.headers_mut() = map;
+        parts.method = method;
+        parts.uri = uri;
+        parts.version = Version::HTTP_11;
+        parts.extensions.clear();
         let plan = if ambiguous {
-            req.extensions_mut().insert(AmbiguousFraming);
+            parts.extensions.insert(AmbiguousFraming);
             Plan {
                 body: BodyPlan::Ready(Body::Empty),
                 keep_alive: false,
@@ -331,7 +337,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                 },
             }
         };
-        Ok(Some((req, plan)))
+        Ok(Some(plan))
     }
 
     /// Feeds the request body to the pipeline. True once all of it was read.
@@ -429,54 +435,58 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
 
     /// Writes the response. False when the connection cannot carry another request (the body
     /// failed or did not match its length, or the client went away).
-    async fn write_response(
+    #[allow(clippy::manual_async_fn)] // an `async fn` would hold its arguments twice
+    fn write_response(
         &mut self,
         resp: http::Response<crate::access_log::LoggedBody>,
         head_only: bool,
         keep_alive: bool,
-    ) -> bool {
-        let (mut parts, mut body) = resp.into_parts();
-        let raw = body.take_raw_headers();
-        let ids = body.ids.take();
-        let mut body = pin!(body);
-        let status = parts.status;
-        let bodiless = head_only
-            || status == StatusCode::NO_CONTENT
-            || status == StatusCode::NOT_MODIFIED
-            || status.is_informational();
-        // RFC 9112 §6: the framing is this server's to decide.
-        parts.headers.remove(header::TRANSFER_ENCODING);
-        let declared = match crate::headers::get(&parts.headers, &header::CONTENT_LENGTH) {
-            Some(v) => match v.to_str().ok().and_then(|s| s.trim().parse::<u64>().ok()) {
-                Some(n) => Some(n),
-                None => {
-                    parts.headers.remove(header::CONTENT_LENGTH);
-                    None
-                }
-            },
-            None => raw.as_ref().and_then(|r| r.content_length),
-        };
-        let framing = match declared.or(body.size_hint().exact()) {
-            _ if bodiless => Framing::None,
-            Some(n) => Framing::Length(n),
-            None => Framing::Chunked,
-        };
+    ) -> impl Future<Output = bool> + '_ {
+        // An `async` block, not an `async fn`: see `pipeline::handle`.
+        async move {
+            let (mut parts, mut body) = resp.into_parts();
+            let raw = body.take_raw_headers();
+            let ids = body.ids.take();
+            let mut body = pin!(body);
+            let status = parts.status;
+            let bodiless = head_only
+                || status == StatusCode::NO_CONTENT
+                || status == StatusCode::NOT_MODIFIED
+                || status.is_informational();
+            // RFC 9112 §6: the framing is this server's to decide.
+            parts.headers.remove(header::TRANSFER_ENCODING);
+            let declared = match crate::headers::get(&parts.headers, &header::CONTENT_LENGTH) {
+                Some(v) => match v.to_str().ok().and_then(|s| s.trim().parse::<u64>().ok()) {
+                    Some(n) => Some(n),
+                    None => {
+                        parts.headers.remove(header::CONTENT_LENGTH);
+                        None
+                    }
+                },
+                None => raw.as_ref().and_then(|r| r.content_length),
+            };
+            let framing = match declared.or(body.size_hint().exact()) {
+                _ if bodiless => Framing::None,
+                Some(n) => Framing::Length(n),
+                None => Framing::Chunked,
+            };
 
-        let mut out = std::mem::take(&mut self.out);
-        out.clear();
-        ResponseHead {
-            status,
-            raw: raw.as_deref(),
-            headers: &parts.headers,
-            ids: ids.as_ref(),
-            framing,
-            add_length: declared.is_none(),
-            keep_alive,
+            let mut out = std::mem::take(&mut self.out);
+            out.clear();
+            ResponseHead {
+                status,
+                raw: raw.as_deref(),
+                headers: &parts.headers,
+                ids: ids.as_ref(),
+                framing,
+                add_length: declared.is_none(),
+                keep_alive,
+            }
+            .encode(&mut out);
+            let ok = self.write_body(&mut out, body.as_mut(), framing).await;
+            self.out = out;
+            ok
         }
-        .encode(&mut out);
-        let ok = self.write_body(&mut out, body.as_mut(), framing).await;
-        self.out = out;
-        ok
     }
 
     async fn write_body(

@@ -58,7 +58,8 @@ use crate::respond;
 use crate::snapshot::Snapshot;
 use crate::Gateway;
 use archway_model::{GatewayResponseType, IntegrationType, Protocol, Settings};
-use http::{HeaderName, HeaderValue, Request, Response};
+use http::{HeaderName, HeaderValue, Response};
+use std::future::Future;
 use std::sync::Arc;
 
 static X_AMZN_REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
@@ -67,58 +68,65 @@ static APIGW_REQUEST_ID: HeaderName = HeaderName::from_static("apigw-requestid")
 /// Serves one request. Never fails: every error becomes its gateway response. `inline_writer`:
 /// the response is written by [`crate::http1`] (see [`RequestContext::inline_writer`]); any
 /// other writer sees every header in the response's map.
-pub async fn handle(
-    gw: &Gateway,
+///
+/// The head is borrowed, not owned: the phases only read it (the integrations may take from
+/// it), and a connection that serves many requests reuses one head, header map included
+/// (`docs/http1-server.md`, "The request head").
+#[allow(clippy::manual_async_fn)] // an `async fn` would hold its arguments twice
+pub fn handle<'a>(
+    gw: &'a Gateway,
     conn: ConnInfo,
     forwarded: Arc<Forwarded>,
-    req: Request<Body>,
+    parts: &'a mut http::request::Parts,
+    body: Body,
     inline_writer: bool,
-) -> Response<LoggedBody> {
-    // The snapshot this request runs on from start to finish, whatever reloads happen.
-    let snapshot = gw.snapshot();
-    let mut ctx = RequestContext::new(conn, forwarded, req.method().clone(), req.version());
-    ctx.inline_writer = inline_writer;
-    let origin = crate::headers::get(req.headers(), &http::header::ORIGIN).cloned();
-    // The phases borrow the head: each layer holding the request by value would keep a copy of
-    // it in its future (`docs/http1-server.md`, future sizes).
-    let (mut parts, body) = req.into_parts();
-    let mut resp = match run(gw, &snapshot, &mut ctx, &mut parts, body).await {
-        Ok(r) => r,
-        Err(e) => respond::error_response(&e, &ctx),
-    };
-    if let Some(c) = ctx.stage.as_ref().and_then(|s| s.cors.as_ref()) {
-        cors::decorate(c, origin.as_ref(), resp.headers_mut());
-    }
-    let ids = IdHeaders {
-        id: ctx.request_id,
-        apigw: ctx
-            .stage
-            .as_ref()
-            .is_some_and(|s| s.protocol == Protocol::Http),
-    };
-    let h = resp.headers_mut();
-    if inline_writer {
-        // The writer adds them (`IdHeaders`); any the response carries give way, as they would
-        // to an insert.
-        if !h.is_empty() {
-            h.remove(&X_AMZN_REQUEST_ID);
-            if ids.apigw {
-                h.remove(&APIGW_REQUEST_ID);
+) -> impl Future<Output = Response<LoggedBody>> + 'a {
+    // An `async` block, not an `async fn`: an `async fn`'s future keeps its arguments twice
+    // (as passed, and moved into the body's locals; `docs/http1-server.md`, future sizes).
+    async move {
+        // The snapshot this request runs on from start to finish, whatever reloads happen.
+        let snapshot = gw.snapshot();
+        let mut ctx = RequestContext::new(conn, forwarded, parts.method.clone(), parts.version);
+        ctx.inline_writer = inline_writer;
+        let origin = crate::headers::get(&parts.headers, &http::header::ORIGIN).cloned();
+        let mut resp = match run(gw, &snapshot, &mut ctx, parts, body).await {
+            Ok(r) => r,
+            Err(e) => respond::error_response(&e, &ctx),
+        };
+        if let Some(c) = ctx.stage.as_ref().and_then(|s| s.cors.as_ref()) {
+            cors::decorate(c, origin.as_ref(), resp.headers_mut());
+        }
+        let ids = IdHeaders {
+            id: ctx.request_id,
+            apigw: ctx
+                .stage
+                .as_ref()
+                .is_some_and(|s| s.protocol == Protocol::Http),
+        };
+        let h = resp.headers_mut();
+        if inline_writer {
+            // The writer adds them (`IdHeaders`); any the response carries give way, as they would
+            // to an insert.
+            if !h.is_empty() {
+                h.remove(&X_AMZN_REQUEST_ID);
+                if ids.apigw {
+                    h.remove(&APIGW_REQUEST_ID);
+                }
             }
+        } else if let Ok(id) = HeaderValue::from_str(ctx.request_id.as_str()) {
+            if ids.apigw {
+                h.insert(APIGW_REQUEST_ID.clone(), id.clone());
+            }
+            h.insert(X_AMZN_REQUEST_ID.clone(), id);
         }
-    } else if let Ok(id) = HeaderValue::from_str(ctx.request_id.as_str()) {
-        if ids.apigw {
-            h.insert(APIGW_REQUEST_ID.clone(), id.clone());
+        let status = resp.status().as_u16();
+        let (parts, body) = resp.into_parts();
+        let mut body = gw.access_log.wrap(&ctx, status, body);
+        if inline_writer {
+            body.ids = Some(ids);
         }
-        h.insert(X_AMZN_REQUEST_ID.clone(), id);
+        Response::from_parts(parts, body)
     }
-    let status = resp.status().as_u16();
-    let (parts, body) = resp.into_parts();
-    let mut body = gw.access_log.wrap(&ctx, status, body);
-    if inline_writer {
-        body.ids = Some(ids);
-    }
-    Response::from_parts(parts, body)
 }
 
 /// The request id headers of a response written by [`crate::http1`], which writes them
@@ -145,120 +153,124 @@ impl IdHeaders {
     }
 }
 
-async fn run(
-    gw: &Gateway,
-    snapshot: &Snapshot,
-    ctx: &mut RequestContext,
-    parts: &mut http::request::Parts,
+#[allow(clippy::manual_async_fn)] // an `async fn` would hold its arguments twice
+fn run<'a>(
+    gw: &'a Gateway,
+    snapshot: &'a Snapshot,
+    ctx: &'a mut RequestContext,
+    parts: &'a mut http::request::Parts,
     body: Body,
-) -> Result<Response<Body>, GatewayError> {
-    check_limits(parts, &snapshot.settings)?;
-    ctx.user_agent = crate::headers::get(&parts.headers, &http::header::USER_AGENT).cloned();
-    ctx.path = RequestPath::parse(parts.uri.path()).map_err(|_| GatewayError::bad_request())?;
-    ctx.domain_name = stage::request_host(parts);
+) -> impl Future<Output = Result<Response<Body>, GatewayError>> + 'a {
+    // An `async` block, not an `async fn`: see `handle`.
+    async move {
+        check_limits(parts, &snapshot.settings)?;
+        ctx.user_agent = crate::headers::get(&parts.headers, &http::header::USER_AGENT).cloned();
+        ctx.path = RequestPath::parse(parts.uri.path()).map_err(|_| GatewayError::bad_request())?;
+        ctx.domain_name = stage::request_host(parts);
 
-    let (stage, consumed) = stage::resolve(snapshot, &ctx.domain_name, &ctx.path)?;
-    let stage = stage::pick_deployment(stage);
-    usage::prefetch(&stage, &parts.headers);
-    ctx.stage = Some(stage.clone());
-    ctx.path_skip = consumed;
+        let (stage, consumed) = stage::resolve(snapshot, &ctx.domain_name, &ctx.path)?;
+        let stage = stage::pick_deployment(stage);
+        usage::prefetch(&stage, &parts.headers);
+        ctx.stage = Some(stage.clone());
+        ctx.path_skip = consumed;
 
-    if let Some(cors) = &stage.cors {
-        if let Some(resp) = cors::preflight(cors, &parts.method, &parts.headers) {
-            return Ok(resp);
+        if let Some(cors) = &stage.cors {
+            if let Some(resp) = cors::preflight(cors, &parts.method, &parts.headers) {
+                return Ok(resp);
+            }
         }
-    }
 
-    route::match_route(ctx, &stage)?;
-    let route = ctx
-        .route
-        .and_then(|i| stage.routes.get(i as usize))
-        .ok_or(GatewayError::new(
-            GatewayResponseType::ApiConfigurationError,
-        ))?;
-    let integration = &route.integration;
+        route::match_route(ctx, &stage)?;
+        let route =
+            ctx.route
+                .and_then(|i| stage.routes.get(i as usize))
+                .ok_or(GatewayError::new(
+                    GatewayResponseType::ApiConfigurationError,
+                ))?;
+        let integration = &route.integration;
 
-    usage::check(
-        &snapshot.account_bucket,
-        &snapshot.settings,
-        ctx,
-        &stage,
-        route,
-        &parts.headers,
-    )?;
+        usage::check(
+            &snapshot.account_bucket,
+            &snapshot.settings,
+            ctx,
+            &stage,
+            route,
+            &parts.headers,
+        )?;
 
-    validate::parameters(ctx, &route.validation, parts)?;
+        validate::parameters(ctx, &route.validation, parts)?;
 
-    let body = payload::read(
-        &parts.headers,
-        body,
-        stage.max_payload_bytes,
-        integrate::body_need(route),
-    )
-    .await?;
-    if let payload::RequestBody::Buffered(b) = &body {
-        if route.validation.checks_body() {
-            let ct = integrate::mapping::content_type(&parts.headers);
-            validate::body(&route.validation, &ct, b)?;
+        let body = payload::read(
+            &parts.headers,
+            body,
+            stage.max_payload_bytes,
+            integrate::body_need(route),
+        )
+        .await?;
+        if let payload::RequestBody::Buffered(b) = &body {
+            if route.validation.checks_body() {
+                let ct = integrate::mapping::content_type(&parts.headers);
+                validate::body(&route.validation, &ct, b)?;
+            }
         }
-    }
 
-    match (integration.kind, body) {
-        (IntegrationType::HttpProxy, body) => {
-            let body = match body {
-                payload::RequestBody::Stream(b) => b,
-                payload::RequestBody::Buffered(b) => Body::full(b),
-            };
-            integrate::http_proxy::call(&gw.upstream, integration, ctx, parts, body).await
+        match (integration.kind, body) {
+            (IntegrationType::HttpProxy, body) => {
+                let body = match body {
+                    payload::RequestBody::Stream(b) => b,
+                    payload::RequestBody::Buffered(b) => Body::full(b),
+                };
+                integrate::http_proxy::call(&gw.upstream, integration, ctx, parts, body).await
+            }
+            // Boxed so that the plain proxy path's future stays small (it is moved on every poll
+            // hand-off); templates and buffering make this one large.
+            (IntegrationType::Http, payload::RequestBody::Buffered(b)) => {
+                Box::pin(integrate::http::call(
+                    &gw.upstream,
+                    integration,
+                    ctx,
+                    parts,
+                    b,
+                ))
+                .await
+            }
+            (IntegrationType::Mock, payload::RequestBody::Buffered(b)) => {
+                integrate::mock::call(integration, ctx, parts, b)
+            }
+            (IntegrationType::AwsProxy, payload::RequestBody::Buffered(b)) => {
+                let functions = gw.functions.load_full();
+                Box::pin(integrate::lambda::call(
+                    functions.as_deref(),
+                    integration,
+                    ctx,
+                    parts,
+                    b,
+                ))
+                .await
+            }
+            (IntegrationType::Aws, payload::RequestBody::Buffered(b)) => {
+                let functions = gw.functions.load_full();
+                Box::pin(integrate::lambda::call_aws(
+                    functions.as_deref(),
+                    integration,
+                    ctx,
+                    parts,
+                    b,
+                ))
+                .await
+            }
+            // Only HTTP_PROXY streams its body (`integrate::body_need`): a body in the wrong form
+            // cannot happen, and would be a configuration error.
+            (
+                IntegrationType::Http
+                | IntegrationType::Mock
+                | IntegrationType::AwsProxy
+                | IntegrationType::Aws,
+                payload::RequestBody::Stream(_),
+            ) => Err(GatewayError::new(
+                GatewayResponseType::ApiConfigurationError,
+            )),
         }
-        // Boxed so that the plain proxy path's future stays small (it is moved on every poll
-        // hand-off); templates and buffering make this one large.
-        (IntegrationType::Http, payload::RequestBody::Buffered(b)) => {
-            Box::pin(integrate::http::call(
-                &gw.upstream,
-                integration,
-                ctx,
-                parts,
-                b,
-            ))
-            .await
-        }
-        (IntegrationType::Mock, payload::RequestBody::Buffered(b)) => {
-            integrate::mock::call(integration, ctx, parts, b)
-        }
-        (IntegrationType::AwsProxy, payload::RequestBody::Buffered(b)) => {
-            let functions = gw.functions.load_full();
-            Box::pin(integrate::lambda::call(
-                functions.as_deref(),
-                integration,
-                ctx,
-                parts,
-                b,
-            ))
-            .await
-        }
-        (IntegrationType::Aws, payload::RequestBody::Buffered(b)) => {
-            let functions = gw.functions.load_full();
-            Box::pin(integrate::lambda::call_aws(
-                functions.as_deref(),
-                integration,
-                ctx,
-                parts,
-                b,
-            ))
-            .await
-        }
-        // Only HTTP_PROXY streams its body (`integrate::body_need`): a body in the wrong form
-        // cannot happen, and would be a configuration error.
-        (
-            IntegrationType::Http
-            | IntegrationType::Mock
-            | IntegrationType::AwsProxy
-            | IntegrationType::Aws,
-            payload::RequestBody::Stream(_),
-        ) => Err(GatewayError::new(
-            GatewayResponseType::ApiConfigurationError,
-        )),
     }
 }
 

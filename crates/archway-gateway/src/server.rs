@@ -306,13 +306,23 @@ impl Connection {
         let gw = self.gw.clone();
         let info = self.info;
         let svc = service_fn(move |req: http::Request<hyper::body::Incoming>| {
-            let mut req = req.map(Body::Incoming);
+            let (mut parts, body) = req.into_parts();
             if svc_verdicts.next_is_ambiguous() {
-                req.extensions_mut().insert(AmbiguousFraming);
+                parts.extensions.insert(AmbiguousFraming);
             }
             let gw = gw.clone();
             let forwarded = forwarded.clone();
-            async move { Ok::<_, Infallible>(pipeline::handle(&gw, info, forwarded, req, false).await) }
+            async move {
+                let resp = pipeline::handle(
+                    &gw,
+                    info,
+                    forwarded,
+                    &mut parts,
+                    Body::Incoming(body),
+                    false,
+                );
+                Ok::<_, Infallible>(resp.await)
+            }
         });
         let io = IdleIo::new(
             TokioIo::new(FramingWatch::new(io, verdicts)),

@@ -97,6 +97,51 @@ async fn http_proxy_overrides_method_and_fills_uri_templates() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_proxy_header_mappings_read_the_client_request() {
+    let up = Upstream::start().await;
+    let yaml = with_upstream(
+        r#"apis:
+  - name: api
+    protocol: REST
+    stages:
+      prod: { variables: { up: '{UPSTREAM}' } }
+    routes:
+      GET /things:
+        integration:
+          type: HTTP_PROXY
+          uri: "http://${stageVariables.up}/things"
+          requestParameters:
+            integration.request.header.x-copied: method.request.header.x-tenant
+            integration.request.header.x-replaced: "'by the gateway'"
+"#,
+        &up,
+    );
+    let gw = TestGateway::start(&yaml);
+    let r = send(
+        &client(),
+        Request::get(gw.url("/prod/things?a=1"))
+            .header("x-tenant", "t1")
+            .header("x-replaced", "by the client")
+            .body(Full::default())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let seen = up.last();
+    assert_eq!(seen.uri, "/things?a=1");
+    // A mapping reads the client's header; the client's own headers still pass.
+    assert_eq!(seen.headers["x-copied"], "t1");
+    assert_eq!(seen.headers["x-tenant"], "t1");
+    assert_eq!(
+        seen.headers
+            .get_all("x-replaced")
+            .iter()
+            .collect::<Vec<_>>(),
+        ["by the gateway"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_integration_maps_parameters_and_selects_responses() {
     let up = Upstream::start().await;
     let yaml = with_upstream(

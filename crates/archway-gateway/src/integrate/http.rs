@@ -51,27 +51,23 @@ pub fn path_parameters<'a>(
         .collect()
 }
 
-/// Applies `integration.request.header.*` mappings to `headers`.
-pub fn apply_header_parameters(
+/// Values of the `integration.request.header.*` mappings. Read from the client's request before
+/// anything edits its head (HTTP_PROXY sends that head on, edited in place).
+pub fn header_parameters(
     integration: &CompiledIntegration,
     ctx: &RequestContext,
     req: &http::request::Parts,
-    headers: &mut HeaderMap,
-) {
-    for (target, src) in &integration.request_parameters {
-        if target.location != ParamLocation::Header {
-            continue;
-        }
-        let (Ok(name), Some(value)) = (
-            HeaderName::from_bytes(target.name.as_bytes()),
-            param_value(src, ctx, req),
-        ) else {
-            continue;
-        };
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            headers.insert(name, v);
-        }
-    }
+) -> Vec<(HeaderName, HeaderValue)> {
+    integration
+        .request_parameters
+        .iter()
+        .filter(|(t, _)| t.location == ParamLocation::Header)
+        .filter_map(|(target, src)| {
+            let name = HeaderName::from_bytes(target.name.as_bytes()).ok()?;
+            let value = HeaderValue::from_str(&param_value(src, ctx, req)?).ok()?;
+            Some((name, value))
+        })
+        .collect()
 }
 
 pub async fn call(
@@ -123,17 +119,27 @@ pub async fn call(
         headers.insert(header::CONTENT_TYPE, ct);
     }
     let forwarded = super::forwarded(integration, ctx, &mut headers);
-    apply_header_parameters(integration, ctx, parts, &mut headers);
+    for (name, value) in header_parameters(integration, ctx, parts) {
+        headers.insert(name, value);
+    }
 
-    let mut req = Request::new(Body::full(out_body));
-    *req.method_mut() = integration.method.clone().unwrap_or(parts.method.clone());
-    *req.uri_mut() = uri;
-    *req.headers_mut() = headers;
+    let (mut up, ()) = Request::new(()).into_parts();
+    up.method = integration.method.clone().unwrap_or(parts.method.clone());
+    up.uri = uri;
+    up.headers = headers;
     let opts = Options {
         raw_ok: false,
         forwarded,
     };
-    let resp = send(upstream, integration, ctx, req, opts).await?;
+    let resp = send(
+        upstream,
+        integration,
+        ctx,
+        &mut up,
+        Body::full(out_body),
+        opts,
+    )
+    .await?;
     let status = resp.status();
     let (rparts, rbody) = resp.into_parts();
     let chosen = mapping::select_response(integration, status.as_str())?;

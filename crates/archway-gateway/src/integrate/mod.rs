@@ -190,10 +190,11 @@ pub fn send<'a>(
     upstream: &'a Upstream,
     integration: &'a CompiledIntegration,
     ctx: &'a RequestContext,
-    req: ::http::Request<Body>,
+    parts: &'a mut ::http::request::Parts,
+    body: Body,
     opts: Options<'a>,
 ) -> impl Future<Output = Result<Response<Body>, GatewayError>> + Send + 'a {
-    let sent = upstream.send(integration.client, req, opts);
+    let sent = upstream.send(integration.client, parts, body, opts);
     timed(integration, ctx, sent)
 }
 

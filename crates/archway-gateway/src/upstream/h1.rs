@@ -198,35 +198,40 @@ fn pool_key(authority: &str) -> Arc<str> {
     .unwrap_or_else(|| Arc::from(authority))
 }
 
-/// Sends `req` (an absolute `http://` URI) and returns the response with its body streaming
+/// Sends the request `parts` and `body` (an absolute `http://` URI) and returns the response with its body streaming
 /// from the connection.
-pub async fn send(
-    parts: http::request::Parts,
+#[allow(clippy::manual_async_fn)] // an `async fn` would hold its arguments twice
+pub fn send<'a>(
+    parts: &'a http::request::Parts,
     mut body: Body,
-    opts: Options<'_>,
-) -> Result<Response<Body>, BodyError> {
-    let authority = parts.uri.authority().ok_or(Error::NoHost)?;
-    let mut pooled = checkout(authority.as_str());
-    // Sent again only if it may be (RFC 9110 §9.2.2: idempotent methods; nginx and Go's client
-    // do not resend a POST either) and its body is in hand: the exchange only borrows a body in
-    // hand, so it is still there for the second attempt.
-    let mut again = pooled.is_some()
-        && parts.method.is_idempotent()
-        && matches!(body, Body::Empty | Body::Full(_));
-    // One await of each kind (a loop, not repeated calls), so that this future stays small: it is
-    // part of every proxied request's.
-    loop {
-        let conn = match pooled.take() {
-            Some(c) => c,
-            // Boxed: rare next to pooled connections, and a large future.
-            None => Box::pin(connect(authority, &pool_key(authority.as_str()))).await?,
-        };
-        match exchange(conn, &parts, &mut body, opts).await {
-            Ok(r) => return Ok(r),
-            Err((e, stale)) if stale && std::mem::take(&mut again) => {
-                tracing::debug!(error = %e, "a pooled upstream connection was closed; sending again");
+    opts: Options<'a>,
+) -> impl std::future::Future<Output = Result<Response<Body>, BodyError>> + Send + 'a {
+    // An `async` block, not an `async fn`: an `async fn`'s future keeps its arguments twice (as
+    // passed, and moved into the body's locals), and this one is boxed for every request.
+    async move {
+        let authority = parts.uri.authority().ok_or(Error::NoHost)?;
+        let mut pooled = checkout(authority.as_str());
+        // Sent again only if it may be (RFC 9110 §9.2.2: idempotent methods; nginx and Go's
+        // client do not resend a POST either) and its body is in hand: the exchange only
+        // borrows a body in hand, so it is still there for the second attempt.
+        let mut again = pooled.is_some()
+            && parts.method.is_idempotent()
+            && matches!(body, Body::Empty | Body::Full(_));
+        // One await of each kind (a loop, not repeated calls), so that this future stays
+        // small: it is part of every proxied request's.
+        loop {
+            let conn = match pooled.take() {
+                Some(c) => c,
+                // Boxed: rare next to pooled connections, and a large future.
+                None => Box::pin(connect(authority, &pool_key(authority.as_str()))).await?,
+            };
+            match exchange(conn, parts, &mut body, opts).await {
+                Ok(r) => return Ok(r),
+                Err((e, stale)) if stale && std::mem::take(&mut again) => {
+                    tracing::debug!(error = %e, "a pooled upstream connection was closed; sending again");
+                }
+                Err((e, _)) => return Err(e.into()),
             }
-            Err((e, _)) => return Err(e.into()),
         }
     }
 }

@@ -75,19 +75,25 @@ impl Upstream {
     /// Sends a request with an absolute URI, through [`h1`] for plain HTTP/1.1 and hyper's
     /// client otherwise.
     ///
-    /// Returns the exchange boxed, not as an `async fn`'s future: the request is moved into the
-    /// box once, where an async layer here would keep its own copy of it beside the client's
-    /// (`docs/http1-server.md`, future sizes).
+    /// Returns the exchange boxed, not as an `async fn`'s future: the body is moved into the box
+    /// once, where an async layer here would keep its own copy of it beside the client's
+    /// (`docs/http1-server.md`, future sizes). The head is borrowed by [`h1`], and taken from
+    /// `parts` for hyper's client.
     pub fn send<'a>(
         &'a self,
         kind: ClientKind,
-        mut req: http::Request<Body>,
+        parts: &'a mut http::request::Parts,
+        body: Body,
         opts: Options<'a>,
     ) -> Exchange<'a> {
-        if !kind.http2_only && req.uri().scheme() == Some(&http::uri::Scheme::HTTP) {
-            let (parts, body) = req.into_parts();
+        if !kind.http2_only && parts.uri.scheme() == Some(&http::uri::Scheme::HTTP) {
             return Box::pin(h1::send(parts, body, opts));
         }
+        // hyper's client takes the request by value: the head is taken from `parts`.
+        let mut req = http::Request::new(body);
+        *req.method_mut() = parts.method.clone();
+        *req.uri_mut() = std::mem::take(&mut parts.uri);
+        *req.headers_mut() = std::mem::take(&mut parts.headers);
         if let Some(f) = opts.forwarded {
             set_forwarded(req.headers_mut(), f);
         }
