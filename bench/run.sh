@@ -20,6 +20,8 @@
 #   ROUNDS       rounds per size (default 3)
 #   WARMUP       wrk duration of the warm-up before each measurement (default 2s)
 #   CONNECTIONS  wrk connections, keep-alive (default 32)
+#   NGINX_FORWARDED  1 (default): the nginx proxy sets X-Forwarded-For/-Proto/-Port as archway
+#                does; 0: it does not (less work for it and for the upstream)
 #   SIZES        response sizes, bytes with optional k/m suffix (default "0 1k 64k")
 #   PROXY_CPU    CPU the proxies are pinned to (default 0)
 #   LOAD_CPU     CPU of the upstream and wrk (default 1)
@@ -38,6 +40,7 @@ DURATION=${DURATION:-10s}
 ROUNDS=${ROUNDS:-3}
 WARMUP=${WARMUP:-2s}
 CONNECTIONS=${CONNECTIONS:-32}
+NGINX_FORWARDED=${NGINX_FORWARDED:-1}
 SIZES=${SIZES:-0 1k 64k}
 PROXY_CPU=${PROXY_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
@@ -236,6 +239,17 @@ EOF
 
 # /prod/X -> upstream /X, the same mapping as archway's stage prefix and {proxy+} route.
 # Buffers large enough that a 64 KB response never spills to a temp file.
+# The client's address, scheme and port, as archway must send them (API Gateway's
+# X-Forwarded-For/-Proto/-Port, appended to as nginx's \$proxy_add_x_forwarded_for does): both
+# proxies then do the same job, and the upstream (on the load core) parses the same request
+# from each. NGINX_FORWARDED=0 measures nginx without them.
+NGINX_FORWARDED_CONF=
+if [[ $NGINX_FORWARDED == 1 ]]; then
+    NGINX_FORWARDED_CONF='
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Forwarded-Port $server_port;'
+fi
 mkdir -p "$TMP/nginx"
 {
     nginx_common "$TMP/nginx"
@@ -250,7 +264,7 @@ mkdir -p "$TMP/nginx"
         location /prod/ {
             proxy_pass http://backend/;
             proxy_http_version 1.1;
-            proxy_set_header Connection "";
+            proxy_set_header Connection "";$NGINX_FORWARDED_CONF
             proxy_buffer_size 16k;
             proxy_buffers 8 16k;
         }
@@ -554,6 +568,11 @@ report() {
     echo
     echo "$(date -u '+%Y-%m-%d %H:%M UTC'), archway ${rev}${dirty:+ (crates/ modified)}, $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), ${ncpu} CPUs${cpu_model:+ ($cpu_model)}."
     echo "Proxies pinned to CPU $PROXY_CPU with one worker; upstream nginx and wrk on CPU $LOAD_CPU; all at priority (nice) $NICE."
+    if [[ $NGINX_FORWARDED == 1 ]]; then
+        echo "Both proxies send X-Forwarded-For, -Proto and -Port to the upstream (NGINX_FORWARDED=1)."
+    else
+        echo "nginx sends no X-Forwarded-* headers; archway sends X-Forwarded-For, -Proto and -Port (NGINX_FORWARDED=0)."
+    fi
     echo "wrk -t1 -c$CONNECTIONS -d$DURATION --latency (keep-alive), after a $WARMUP warm-up per target; $ROUNDS rounds."
     echo
     echo "| size | target | requests/s | p50 ms | p99 ms | errors | target CPU | CPU $PROXY_CPU busy | CPU $LOAD_CPU busy | other programs |"
