@@ -69,9 +69,9 @@ static APIGW_REQUEST_ID: HeaderName = HeaderName::from_static("apigw-requestid")
 /// the response is written by [`crate::http1`] (see [`RequestContext::inline_writer`]); any
 /// other writer sees every header in the response's map.
 ///
-/// The head is borrowed, not owned: the phases only read it (the integrations may take from
-/// it), and a connection that serves many requests reuses one head, header map included
-/// (`docs/http1-server.md`, "The request head").
+/// The head is borrowed, not owned: the phases read it, and an integration then edits it into
+/// the upstream request (`HTTP_PROXY`) or takes from it. A connection that serves many
+/// requests reuses one head, header map included (`docs/http1-server.md`, "The request head").
 #[allow(clippy::manual_async_fn)] // an `async fn` would hold its arguments twice
 pub fn handle<'a>(
     gw: &'a Gateway,

@@ -210,6 +210,34 @@ async fn sequential_requests_reuse_one_upstream_connection() {
     assert_eq!(up.connections(), 1, "{:?}", up.got());
 }
 
+/// A client connection reuses one request head from request to request
+/// (`docs/http1-server.md`, "The request head"): nothing of one request reaches the next.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_on_a_kept_alive_connection_carries_nothing_of_the_one_before() {
+    let up = Scripted::start(|_| Act::Reply(ok("fine"))).await;
+    let gw = TestGateway::start(&up.yaml());
+    let mut c = OneConn::open(gw.addr).await;
+    let first = Request::post("/prod/first?a=1")
+        .header("x-only-first", "1")
+        .header("x-both", "first")
+        .body(Full::from("body"))
+        .unwrap();
+    assert_eq!(c.send(first).await.status, 200);
+    let second = Request::get("/prod/second")
+        .header("x-both", "second")
+        .body(Full::default())
+        .unwrap();
+    assert_eq!(c.send(second).await.status, 200);
+    let got = up.got();
+    assert_eq!(got.len(), 2, "{got:?}");
+    let head = got[1].head.to_ascii_lowercase();
+    assert!(head.starts_with("get /second http/1.1\r\n"), "{head}");
+    assert!(!head.contains("x-only-first"), "{head}");
+    assert_eq!(named(&lines(&head), "x-both"), ["x-both: second"], "{head}");
+    assert!(!head.contains("content-length"), "{head}");
+    assert!(got[1].body.is_empty());
+}
+
 /// An upstream that writes a response in two parts with Nagle's algorithm on holds the second,
 /// small part until the first is acknowledged. On a connection in request/response rhythm,
 /// Linux delays that ACK by up to 40 ms (to ride on the next request), so each response would
