@@ -36,7 +36,7 @@ use std::task::{ready, Context, Poll};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 /// The most a response head may take.
 const MAX_HEAD: usize = 64 * 1024;
@@ -79,6 +79,7 @@ struct Conn {
     buf: BytesMut,
     key: Arc<str>,
     reused: bool,
+    ack: AckTimer,
 }
 
 struct Idle {
@@ -183,6 +184,7 @@ async fn connect(authority: &http::uri::Authority, key: &Arc<str>) -> Result<Con
         buf: BytesMut::new(),
         key: key.clone(),
         reused: false,
+        ack: AckTimer::default(),
     })
 }
 
@@ -419,16 +421,65 @@ fn poll_fill(conn: &mut Conn, cx: &mut Context<'_>, want: usize) -> Poll<io::Res
     tokio_util::io::poll_read_buf(Pin::new(&mut conn.stream), cx, &mut conn.buf)
 }
 
-/// Acknowledges now what the upstream sent, instead of after the kernel's delayed-ACK timer.
+/// How long a response body may wait for its next bytes before the gateway acknowledges what
+/// it has ([`AckTimer`]). Tokio's timers tick by the millisecond, so this is the least there is.
+const ACK_AFTER: Duration = Duration::from_millis(1);
+/// Where a disarmed [`AckTimer`] is put: later than any wait, so that it does not fire.
+const ACK_PARKED: Duration = Duration::from_secs(3600);
+
+/// Acknowledges what the upstream sent when the rest of a response body is slow to come,
+/// instead of after the kernel's delayed-ACK timer.
 ///
-/// Called when a response body waits for more bytes. A request/response connection is in
-/// Linux's "pingpong" mode, where the ACK for received data waits up to 40 ms to ride on the
-/// next request. An upstream whose last small segment is held back until its previous one is
-/// acknowledged (Nagle's algorithm, or `TCP_CORK` with nginx's `tcp_nopush` and `sendfile`)
-/// then stalls the response for those 40 ms. On the benchmark's 64 KB responses that was 1 %
-/// of requests at 20–40 ms, and nginx as a proxy shows the same (`docs/upstream-h1.md`).
-/// `TCP_QUICKACK` sends the pending ACK at once. It is one system call per wait for body
-/// bytes, none for a response that arrives in one read.
+/// A request/response connection is in Linux's "pingpong" mode, where the ACK for received
+/// data waits up to 40 ms to ride on the next request. An upstream whose last small segment is
+/// held back until its previous one is acknowledged (Nagle's algorithm, or `TCP_CORK` with
+/// nginx's `tcp_nopush` and `sendfile`) then stalls the response for those 40 ms. On the
+/// benchmark's 64 KB responses that was 1 % of requests at 20–40 ms, and nginx as a proxy shows
+/// the same (`docs/upstream-h1.md`).
+///
+/// The ACK is forced (`TCP_QUICKACK`) only after a body has waited [`ACK_AFTER`]. Forcing it on
+/// every wait, as this first did, cost the upstream: an ACK it would not otherwise get per
+/// response, and nginx serving 64 KB behind archway spent 15–20 % more CPU per response. A tail
+/// that comes at once, the common case, now costs a timer reset and no ACK; a held one waits
+/// about 1 ms instead of 40.
+#[derive(Default)]
+struct AckTimer {
+    /// Made at the connection's first wait, then reset: one registration in the runtime's timer
+    /// wheel per connection, not one per wait.
+    sleep: Option<Pin<Box<Sleep>>>,
+    /// The timer runs for the current wait.
+    armed: bool,
+}
+
+impl AckTimer {
+    /// A body read found no bytes: starts the wait's timer, or, when it has run out, sends the
+    /// ACK now.
+    fn waiting(&mut self, stream: &TcpStream, cx: &mut Context<'_>) {
+        let sleep = self
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(ACK_AFTER)));
+        if !std::mem::replace(&mut self.armed, true) {
+            sleep.as_mut().reset(Instant::now() + ACK_AFTER);
+        }
+        if std::future::Future::poll(sleep.as_mut(), cx).is_ready() {
+            ack_now(stream);
+            self.disarm();
+        }
+    }
+
+    /// Bytes came (or the ACK went): the timer is moved out of the way. Moving it later only
+    /// stores the new time in tokio; the wheel moves the entry when the old time comes, without
+    /// waking the task.
+    fn disarm(&mut self) {
+        if std::mem::take(&mut self.armed) {
+            if let Some(sleep) = self.sleep.as_mut() {
+                sleep.as_mut().reset(Instant::now() + ACK_PARKED);
+            }
+        }
+    }
+}
+
+/// Sends the ACK for what was received at once (`TCP_QUICKACK`).
 fn ack_now(stream: &TcpStream) {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
@@ -922,8 +973,10 @@ impl http_body::Body for H1Body {
             };
             let filled = poll_fill(conn, cx, want);
             if filled.is_pending() {
-                ack_now(&conn.stream);
+                conn.ack.waiting(&conn.stream, cx);
+                return Poll::Pending;
             }
+            conn.ack.disarm();
             match ready!(filled) {
                 Ok(0) if state == BodyState::Close => {
                     this.state = BodyState::Done;
