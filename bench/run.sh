@@ -609,7 +609,9 @@ report() {
     echo "\"target CPU\": CPU time of the target's own processes (100% = one core; for direct, the"
     echo "upstream nginx). \"CPU n busy\": the whole core, whoever used it. A proxy whose target CPU"
     echo "is well below 100% was held back by the load core (wrk + upstream); then requests/s per"
-    echo "target CPU (requests per core-second) tells which proxy is cheaper per request."
+    echo "target CPU (requests per core-second) tells which proxy is cheaper per request. Not so for"
+    echo "archway: a worker out of work polls for up to 50 µs before it sleeps (server.idlePollMicros,"
+    echo "docs/idle-poll.md), so under load its CPU reads near 100% whatever its work per request."
     echo "\"other programs\": CPU that processes outside this benchmark used meanwhile (% of one core)."
     if ((NOISY)); then
         echo

@@ -25,6 +25,7 @@ pub mod respond;
 pub mod router;
 pub mod server;
 pub mod snapshot;
+mod spin;
 pub mod tls;
 pub mod upstream;
 pub mod usage;

@@ -84,6 +84,7 @@ pub fn handle<'a>(
     // An `async` block, not an `async fn`: an `async fn`'s future keeps its arguments twice
     // (as passed, and moved into the body's locals; `docs/http1-server.md`, future sizes).
     async move {
+        crate::spin::work();
         // The snapshot this request runs on from start to finish, whatever reloads happen.
         let snapshot = gw.snapshot();
         let mut ctx = RequestContext::new(conn, forwarded, parts.method.clone(), parts.version);

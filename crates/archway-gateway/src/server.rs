@@ -43,6 +43,8 @@ pub struct ServerOptions {
     pub header_read_timeout: Duration,
     pub idle_timeout: Duration,
     pub drain_timeout: Duration,
+    /// The most a worker polls for work before it sleeps (`spin`); zero: it sleeps at once.
+    pub idle_poll: Duration,
     /// hyper's read buffer: the most a request head may take before 431.
     pub max_head_bytes: usize,
 }
@@ -94,6 +96,7 @@ impl Server {
                 .spawn(move || {
                     let rt = match tokio::runtime::Builder::new_current_thread()
                         .enable_all()
+                        .on_thread_unpark(crate::spin::unparked)
                         .build()
                     {
                         Ok(rt) => rt,
@@ -180,6 +183,7 @@ async fn worker(
     let builder = Arc::new(builder);
     let graceful = GracefulShutdown::new();
     let clock = tokio::spawn(crate::clock::tick());
+    let poller = tokio::spawn(crate::spin::run(opts.idle_poll));
     // HTTP/1.1 connections served by `http1` end at this signal; each connection task holds a
     // `done` sender, so that the receiver sees the last one end.
     let stop = http1::Stop::new();
@@ -259,6 +263,7 @@ async fn worker(
         }
     }
     clock.abort();
+    poller.abort();
 }
 
 /// One accepted client connection and what serving it needs.

@@ -164,6 +164,11 @@ pub enum AccessLogDestination {
     File(PathBuf),
 }
 
+/// `server.idlePollMicros` when the file leaves it out.
+pub const DEFAULT_IDLE_POLL: Duration = Duration::from_micros(50);
+/// The most `server.idlePollMicros` may be.
+pub const MAX_IDLE_POLL_MICROS: u64 = 1000;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     pub listen: Option<SocketAddr>,
@@ -172,6 +177,9 @@ pub struct Settings {
     pub header_read_timeout: Duration,
     pub idle_timeout: Duration,
     pub drain_timeout: Duration,
+    /// How long a worker that runs out of work polls for more before it sleeps (the most; it
+    /// adapts). Zero: it sleeps at once.
+    pub idle_poll: Duration,
     pub max_request_line_bytes: usize,
     pub max_header_bytes: usize,
     pub max_payload_bytes: u64,
@@ -190,6 +198,7 @@ impl Default for Settings {
             header_read_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(120),
             drain_timeout: Duration::from_secs(30),
+            idle_poll: DEFAULT_IDLE_POLL,
             max_request_line_bytes: DEFAULT_MAX_LINE as usize,
             max_header_bytes: DEFAULT_MAX_LINE as usize,
             max_payload_bytes: DEFAULT_MAX_PAYLOAD,

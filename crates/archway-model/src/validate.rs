@@ -437,6 +437,17 @@ impl Validator<'_> {
             ),
             idle_timeout: self.millis(&s.idle_timeout_millis, d.idle_timeout, 1),
             drain_timeout: self.millis(&s.drain_timeout_millis, d.drain_timeout, 0),
+            idle_poll: match &s.idle_poll_micros {
+                Some(us) if us.value > MAX_IDLE_POLL_MICROS => {
+                    self.error(
+                        us,
+                        format!("must be between 0 and {MAX_IDLE_POLL_MICROS} microseconds"),
+                    );
+                    d.idle_poll
+                }
+                Some(us) => Duration::from_micros(us.value),
+                None => d.idle_poll,
+            },
             max_request_line_bytes: self
                 .positive(&s.max_request_line_bytes, d.max_request_line_bytes as u64)
                 as usize,

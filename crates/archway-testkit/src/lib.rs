@@ -72,6 +72,7 @@ impl TestGateway {
             header_read_timeout: s.header_read_timeout,
             idle_timeout: s.idle_timeout,
             drain_timeout: s.drain_timeout,
+            idle_poll: s.idle_poll,
             max_head_bytes: 64 * 1024,
         };
         let server = Server::start(gateway.clone(), opts, certs).expect("server starts");

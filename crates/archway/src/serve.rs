@@ -47,6 +47,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         header_read_timeout: settings.header_read_timeout,
         idle_timeout: settings.idle_timeout,
         drain_timeout: settings.drain_timeout,
+        idle_poll: settings.idle_poll,
         max_head_bytes: (settings.max_request_line_bytes + settings.max_header_bytes * 8)
             .max(64 * 1024),
     };

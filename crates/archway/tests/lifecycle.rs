@@ -47,6 +47,8 @@ fn validate_prints_every_problem_with_file_line_and_field() {
       GET /y:
         integration: { type: HTTP_PROXY, timeoutInMillis: 10 }
     stages: { prod: {} }
+server:
+  idlePollMicros: 5000
 "#,
     )
     .unwrap();
@@ -64,6 +66,7 @@ fn validate_prints_every_problem_with_file_line_and_field() {
         format!("{f}:6:7: apis[0].routes[\"FETCH /x\"]: route key `FETCH /x`: unknown method `FETCH`"),
         format!("{f}:9:22: apis[0].routes[\"GET /y\"].integration.uri: `uri` is required"),
         format!("{f}:9:59: apis[0].routes[\"GET /y\"].integration.timeoutInMillis: must be at least 50 milliseconds"),
+        format!("{f}:12:19: server.idlePollMicros: must be between 0 and 1000 microseconds"),
     ] {
         assert!(text.contains(&want), "missing {want:?} in:\n{text}");
     }

@@ -43,6 +43,7 @@ impl Harness {
             header_read_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
             drain_timeout: Duration::from_secs(5),
+            idle_poll: archway_model::model::DEFAULT_IDLE_POLL,
             max_head_bytes: 64 * 1024,
         };
         let server = Server::start(gateway, opts, None).unwrap();
