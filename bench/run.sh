@@ -558,6 +558,8 @@ done
 
 # --- report ----------------------------------------------------------------------------------
 
+# by_round: the per-round ratios on stdin, as "1.02, 0.97, ...".
+by_round() { awk '{ printf "%s%.2f", (NR > 1 ? ", " : ""), $1 }'; }
 ratio() { awk -v a="$1" 'BEGIN { if (a > 0) printf "%.2f×", a; else print "n/a" }'; }
 
 cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
@@ -585,8 +587,8 @@ report() {
         done
     done
     echo
-    echo "| size | archway/nginx req/s | archway/direct req/s | p99 archway/nginx | target met | archway/nginx req/s by round |"
-    echo "|---:|---:|---:|---:|:---|:---|"
+    echo "| size | archway/nginx req/s | archway/direct req/s | p99 archway/nginx | target met | archway/nginx req/s by round | p99 archway/nginx by round |"
+    echo "|---:|---:|---:|---:|:---|:---|:---|"
     local met tr dr pr
     for b in "${BYTES[@]}"; do
         tr=$(round_ratios R_RPS archway nginx "$b" | median)
@@ -598,8 +600,9 @@ report() {
                 else if (!t && !l) print "no (throughput, p99)"
                 else if (!t) print "no (throughput)"
                 else print "no (p99)" }')
-        printf '| %s | %s | %s | %s | %s | %s |\n' "$(label "$b")" "$(ratio "$tr")" "$(ratio "$dr")" \
-            "$(ratio "$pr")" "$met" "$(round_ratios R_RPS archway nginx "$b" | awk '{ printf "%s%.2f", (NR > 1 ? ", " : ""), $1 }')"
+        printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$(label "$b")" "$(ratio "$tr")" "$(ratio "$dr")" \
+            "$(ratio "$pr")" "$met" "$(round_ratios R_RPS archway nginx "$b" | by_round)" \
+            "$(round_ratios R_P99 archway nginx "$b" | by_round)"
     done
     echo
     echo "Target: archway ≥ 1.0× nginx's requests/s with a p99 no higher than nginx's."
