@@ -8,6 +8,7 @@ urllib, naming the API by its `{apiId}.execute-api` host.
 
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -111,6 +112,8 @@ class Server:
                 self.proc.wait(15)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.data, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
