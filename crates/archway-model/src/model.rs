@@ -164,8 +164,8 @@ pub enum AccessLogDestination {
     File(PathBuf),
 }
 
-/// `server.idlePollMicros` when the file leaves it out.
-pub const DEFAULT_IDLE_POLL: Duration = Duration::from_micros(50);
+/// `server.idlePollMicros` when the file leaves it out: off (`docs/idle-poll.md` says why).
+pub const DEFAULT_IDLE_POLL: Duration = Duration::ZERO;
 /// The most `server.idlePollMicros` may be.
 pub const MAX_IDLE_POLL_MICROS: u64 = 1000;
 
