@@ -15,11 +15,13 @@ use std::time::Duration;
 /// One test at a time: each reads every worker thread of the process.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-fn yaml(idle_poll_micros: u64) -> String {
+/// A gateway answering 204 to everything; `None` leaves `idlePollMicros` to its default.
+fn yaml(idle_poll_micros: Option<u64>) -> String {
+    let server = idle_poll_micros.map_or(String::new(), |us| {
+        format!("server:\n  idlePollMicros: {us}\n")
+    });
     format!(
-        r#"server:
-  idlePollMicros: {idle_poll_micros}
-apis:
+        r#"{server}apis:
   - name: a
     protocol: HTTP
     stages: {{ $default: {{}} }}
@@ -88,12 +90,13 @@ fn switches_per_request(gw: &TestGateway, n: usize) -> f64 {
 fn a_worker_polls_through_the_gaps_between_requests_instead_of_sleeping() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let n = 2000;
-    // Without polling, the worker sleeps after each answer and is woken by the next request.
-    let off = switches_per_request(&TestGateway::start(&yaml(0)), n);
+    // Without polling, the default, the worker sleeps after each answer and is woken by the
+    // next request.
+    let off = switches_per_request(&TestGateway::start(&yaml(None)), n);
     assert!(off > 0.5, "{off} sleeps per request without polling");
     // With it, the next request comes within the window (a loopback round trip, tens of
     // microseconds), so the worker seldom sleeps.
-    let on = switches_per_request(&TestGateway::start(&yaml(1000)), n);
+    let on = switches_per_request(&TestGateway::start(&yaml(Some(1000))), n);
     eprintln!("sleeps per request: {off:.3} without polling, {on:.3} with");
     assert!(
         on < off / 4.0,
@@ -104,7 +107,7 @@ fn a_worker_polls_through_the_gaps_between_requests_instead_of_sleeping() {
 #[test]
 fn a_worker_stops_polling_when_the_work_stops() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let gw = TestGateway::start(&yaml(1000));
+    let gw = TestGateway::start(&yaml(Some(1000)));
     requests(&gw, 2000);
     let (_, before) = workers();
     std::thread::sleep(Duration::from_millis(1000));
