@@ -94,11 +94,13 @@ impl Server {
             let handle = std::thread::Builder::new()
                 .name(format!("archway-worker-{i}"))
                 .spawn(move || {
-                    let rt = match tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .on_thread_unpark(crate::spin::unparked)
-                        .build()
-                    {
+                    let mut rt = tokio::runtime::Builder::new_current_thread();
+                    rt.enable_all();
+                    // The hook wakes the idle poller; without one it would only cost each wake.
+                    if !opts.idle_poll.is_zero() {
+                        rt.on_thread_unpark(crate::spin::unparked);
+                    }
+                    let rt = match rt.build() {
                         Ok(rt) => rt,
                         Err(e) => {
                             tracing::error!(error = %e, "cannot start a worker runtime");

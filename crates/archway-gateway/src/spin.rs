@@ -8,6 +8,10 @@
 //! cheaper than sleeping; when they are not, the window shrinks to nothing ([`Policy`]), and an
 //! idle gateway sleeps at once. Seastar's reactor and Linux's `haltpoll` idle driver do the same.
 //!
+//! Off by default: a polling virtual CPU never halts, and on a shared host that time is taken
+//! from its neighbours; measured on the benchmark machine, that cost more than the wake-ups it
+//! saved (`docs/idle-poll.md`). For CPUs the gateway has to itself.
+//!
 //! How, on tokio's current-thread runtime: a task that yields to the runtime ([`spin`]) keeps it
 //! from blocking, so it looks for I/O without waiting instead. When the window has passed
 //! since the last request came ([`work`]), the task waits to be woken by the runtime's
