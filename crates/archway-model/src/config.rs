@@ -94,8 +94,8 @@ pub struct ServerConfig {
     /// How long SIGTERM waits for requests in flight. Default 30 000.
     pub drain_timeout_millis: Option<Spanned<u64>>,
     /// How long a worker that runs out of work keeps polling for more before it sleeps, at
-    /// most: 0 to 1 000 microseconds, default 50. It adapts: while work does not come within
-    /// the window, the window shrinks to nothing. 0 turns polling off.
+    /// most: 0 to 1 000 microseconds, default 0 (off). It adapts: while work does not come
+    /// within the window, the window shrinks to nothing. For CPUs the gateway has to itself.
     pub idle_poll_micros: Option<Spanned<u64>>,
     /// Longest request line (method, target, version). Default 10 240 as on AWS; longer gets 414.
     pub max_request_line_bytes: Option<Spanned<u64>>,
