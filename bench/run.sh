@@ -563,6 +563,23 @@ done
 # by_round: the per-round ratios on stdin, as "1.02, 0.97, ...".
 by_round() { awk '{ printf "%s%.2f", (NR > 1 ? ", " : ""), $1 }'; }
 ratio() { awk -v a="$1" 'BEGIN { if (a > 0) printf "%.2f×", a; else print "n/a" }'; }
+# interval: the rounds' ratios on stdin; prints "LO HI COVERAGE%" for their median (interval.awk).
+interval() { awk -f "$BENCH_DIR/interval.awk"; }
+# span "LO HI COVERAGE": as "0.91–1.07 (96%)".
+span() { awk -v i="$1" 'BEGIN { split(i, a, " "); printf "%.2f–%.2f (%d%%)", a[1], a[2], a[3] }'; }
+# verdict TPUT-RATIO P99-RATIO TPUT-INTERVAL P99-INTERVAL: whether the target is met by the
+# medians and, when an interval spans 1.0, that this run cannot tell (the rounds disagree).
+verdict() {
+    awk -v t="$1" -v p="$2" -v ti="$3" -v pi="$4" 'BEGIN {
+        split(ti, a, " "); split(pi, b, " ")
+        tok = (t >= 1); pok = (p <= 1)
+        if (tok && pok) v = "yes"
+        else if (!tok && !pok) v = "no (throughput, p99)"
+        else if (!tok) v = "no (throughput)"
+        else v = "no (p99)"
+        if ((a[1] < 1 && a[2] >= 1) || (b[1] <= 1 && b[2] > 1)) v = v ", within noise"
+        print v }'
+}
 
 cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
 rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -589,28 +606,29 @@ report() {
         done
     done
     echo
-    echo "| size | archway/nginx req/s | archway/direct req/s | p99 archway/nginx | target met | archway/nginx req/s by round | p99 archway/nginx by round |"
-    echo "|---:|---:|---:|---:|:---|:---|:---|"
-    local met tr dr pr
+    echo "| size | archway/nginx req/s | 95% interval | archway/direct req/s | p99 archway/nginx | 95% interval | target met | archway/nginx req/s by round | p99 archway/nginx by round |"
+    echo "|---:|---:|:---|---:|---:|:---|:---|:---|:---|"
+    local met tr dr pr ti pi
     for b in "${BYTES[@]}"; do
         tr=$(round_ratios R_RPS archway nginx "$b" | median)
         dr=$(round_ratios R_RPS archway direct "$b" | median)
         pr=$(round_ratios R_P99 archway nginx "$b" | median)
-        met=$(awk -v t="$tr" -v p="$pr" 'BEGIN {
-                t = (t >= 1); l = (p <= 1)
-                if (t && l) print "yes"
-                else if (!t && !l) print "no (throughput, p99)"
-                else if (!t) print "no (throughput)"
-                else print "no (p99)" }')
-        printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$(label "$b")" "$(ratio "$tr")" "$(ratio "$dr")" \
-            "$(ratio "$pr")" "$met" "$(round_ratios R_RPS archway nginx "$b" | by_round)" \
+        ti=$(round_ratios R_RPS archway nginx "$b" | interval)
+        pi=$(round_ratios R_P99 archway nginx "$b" | interval)
+        met=$(verdict "$tr" "$pr" "$ti" "$pi")
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$(label "$b")" "$(ratio "$tr")" \
+            "$(span "$ti")" "$(ratio "$dr")" "$(ratio "$pr")" "$(span "$pi")" "$met" \
+            "$(round_ratios R_RPS archway nginx "$b" | by_round)" \
             "$(round_ratios R_P99 archway nginx "$b" | by_round)"
     done
     echo
     echo "Target: archway ≥ 1.0× nginx's requests/s with a p99 no higher than nginx's."
     echo "Each figure in the first table is the median of $ROUNDS rounds; each ratio is the median of the"
     echo "rounds' ratios (a round measures all three targets within a minute, so drift of the machine"
-    echo "cancels out of the ratio)."
+    echo "cancels out of the ratio). \"95% interval\": where the median ratio lies with that confidence"
+    echo "(order statistics of the rounds' ratios; the coverage is given, below 95% with fewer than 6"
+    echo "rounds). \"within noise\": an interval spans 1.0, so the rounds disagree and this run cannot"
+    echo "tell whether the target is met; more rounds narrow it (bench/README.md, \"Why rounds differ\")."
     echo "\"target CPU\": CPU time of the target's own processes (100% = one core; for direct, the"
     echo "upstream nginx). \"CPU n busy\": the whole core, whoever used it. A proxy whose target CPU"
     echo "is well below 100% was held back by the load core (wrk + upstream); then requests/s per"
