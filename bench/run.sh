@@ -608,18 +608,17 @@ report() {
     echo
     echo "| size | archway/nginx req/s | 95% interval | archway/direct req/s | p99 archway/nginx | 95% interval | target met | archway/nginx req/s by round | p99 archway/nginx by round |"
     echo "|---:|---:|:---|---:|---:|:---|:---|:---|:---|"
-    local met tr dr pr ti pi
+    local met trs prs tr dr pr ti pi
     for b in "${BYTES[@]}"; do
-        tr=$(round_ratios R_RPS archway nginx "$b" | median)
+        trs=$(round_ratios R_RPS archway nginx "$b")
+        prs=$(round_ratios R_P99 archway nginx "$b")
+        tr=$(median <<<"$trs") ti=$(interval <<<"$trs")
+        pr=$(median <<<"$prs") pi=$(interval <<<"$prs")
         dr=$(round_ratios R_RPS archway direct "$b" | median)
-        pr=$(round_ratios R_P99 archway nginx "$b" | median)
-        ti=$(round_ratios R_RPS archway nginx "$b" | interval)
-        pi=$(round_ratios R_P99 archway nginx "$b" | interval)
         met=$(verdict "$tr" "$pr" "$ti" "$pi")
         printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$(label "$b")" "$(ratio "$tr")" \
             "$(span "$ti")" "$(ratio "$dr")" "$(ratio "$pr")" "$(span "$pi")" "$met" \
-            "$(round_ratios R_RPS archway nginx "$b" | by_round)" \
-            "$(round_ratios R_P99 archway nginx "$b" | by_round)"
+            "$(by_round <<<"$trs")" "$(by_round <<<"$prs")"
     done
     echo
     echo "Target: archway ≥ 1.0× nginx's requests/s with a p99 no higher than nginx's."
