@@ -165,6 +165,10 @@ co=$(printf '%s\n' "${open_cpu[@]}" | median)
 ck=$(printf '%s\n' "${keyed_cpu[@]}" | median)
 ratio=$(printf '%s\n' "${pair[@]}" | median)
 cpu_ratio=$(printf '%s\n' "${pair_cpu[@]}" | median)
+# The interval in which each median ratio lies (bench/interval.awk, as run.sh reports it).
+span() { printf '%s\n' "$@" | awk -f "$BENCH_DIR/interval.awk" | awk '{ printf "%.3f–%.3f (%d %%)", $1, $2, $3 }'; }
+ratio_span=$(span "${pair[@]}")
+cpu_span=$(span "${pair_cpu[@]}")
 mkdir -p "$(dirname "$RESULTS")"
 {
     echo "| route | requests/s (median of $ROUNDS × $DURATION) | archway CPU µs/request (median) | rounds (req/s) |"
@@ -175,6 +179,6 @@ mkdir -p "$(dirname "$RESULTS")"
     echo "keyed/open by round (throughput): ${pair[*]}"
     echo "keyed/open by round (CPU per request): ${pair_cpu[*]}"
     echo
-    echo "throughput keyed/open = $ratio, median of the rounds' ratios (cost $(awk -v r="$ratio" 'BEGIN {printf "%.1f", (1 - r) * 100}') %)"
-    echo "CPU per request keyed/open = $cpu_ratio, median of the rounds' ratios (cost $(awk -v r="$cpu_ratio" 'BEGIN {printf "%.1f", (r - 1) * 100}') %)"
+    echo "throughput keyed/open = $ratio, median of the rounds' ratios (cost $(awk -v r="$ratio" 'BEGIN {printf "%.1f", (1 - r) * 100}') %); interval $ratio_span"
+    echo "CPU per request keyed/open = $cpu_ratio, median of the rounds' ratios (cost $(awk -v r="$cpu_ratio" 'BEGIN {printf "%.1f", (r - 1) * 100}') %); interval $cpu_span"
 } | tee "$RESULTS"
