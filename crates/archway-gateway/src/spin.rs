@@ -9,8 +9,8 @@
 //! idle gateway sleeps at once. Seastar's reactor and Linux's `haltpoll` idle driver do the same.
 //!
 //! Off by default: a polling virtual CPU never halts, and on a shared host that time is taken
-//! from its neighbours; measured on the benchmark machine, that cost more than the wake-ups it
-//! saved (`docs/idle-poll.md`). For CPUs the gateway has to itself.
+//! from its neighbours. On the benchmark machine neither the gain nor that cost rose above the
+//! noise (`docs/idle-poll.md`). For CPUs the gateway has to itself.
 //!
 //! How, on tokio's current-thread runtime: a task that yields to the runtime ([`spin`]) keeps it
 //! from blocking, so it looks for I/O without waiting instead. When the window has passed
