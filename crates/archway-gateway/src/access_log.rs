@@ -177,6 +177,28 @@ impl LoggedBody {
     pub fn take_raw_headers(&mut self) -> Option<Box<crate::upstream::h1::RawHeaders>> {
         self.inner.take_raw_headers()
     }
+
+    /// See [`Body::splice_ready`].
+    pub fn splice_ready(&self) -> Option<u64> {
+        self.inner.splice_ready()
+    }
+
+    /// [`Body::poll_splice`], counting what it moves as `poll_frame` counts what it returns.
+    pub fn poll_splice(
+        &mut self,
+        cx: &mut Context<'_>,
+        pipe: &mut crate::splice::Pipe,
+    ) -> Poll<Result<usize, BodyError>> {
+        let r = self.inner.poll_splice(cx, pipe);
+        if let Some(p) = self.pending.as_mut() {
+            match &r {
+                Poll::Ready(Ok(n)) => p.entry.response_length += *n as u64,
+                Poll::Ready(Err(_)) => self.pending = None, // written by Drop
+                Poll::Pending => {}
+            }
+        }
+        r
+    }
 }
 
 impl http_body::Body for LoggedBody {

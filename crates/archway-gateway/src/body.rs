@@ -45,6 +45,28 @@ impl Body {
     }
 }
 
+impl Body {
+    /// See [`crate::upstream::h1::H1Body::splice_ready`]: only an upstream body can be spliced.
+    pub fn splice_ready(&self) -> Option<u64> {
+        match self {
+            Body::Upstream(u) => u.splice_ready(),
+            _ => None,
+        }
+    }
+
+    /// See [`crate::upstream::h1::H1Body::poll_splice`].
+    pub fn poll_splice(
+        &mut self,
+        cx: &mut Context<'_>,
+        pipe: &mut crate::splice::Pipe,
+    ) -> Poll<Result<usize, BodyError>> {
+        match self {
+            Body::Upstream(u) => u.poll_splice(cx, pipe),
+            _ => Poll::Ready(Err("only an upstream body can be spliced".into())),
+        }
+    }
+}
+
 impl From<Incoming> for Body {
     fn from(b: Incoming) -> Self {
         Body::Incoming(b)

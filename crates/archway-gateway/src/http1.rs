@@ -45,6 +45,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
@@ -107,6 +108,23 @@ pub enum Exit<S> {
     Handoff(S, Bytes),
 }
 
+/// A client connection's stream, as this server writes to it.
+pub trait ClientIo: AsyncRead + AsyncWrite + Unpin {
+    /// The TCP socket under the stream when what is written to it reaches the client unchanged
+    /// (no TLS): a response body can then be spliced into it ([`crate::splice`]).
+    fn plain_tcp(&self) -> Option<&TcpStream> {
+        None
+    }
+}
+
+impl ClientIo for TcpStream {
+    fn plain_tcp(&self) -> Option<&TcpStream> {
+        Some(self)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> ClientIo for tokio_rustls::server::TlsStream<S> {}
+
 /// Serves HTTP/1.1 requests on `io` until the connection ends or needs hyper.
 pub async fn serve<S>(
     io: S,
@@ -117,7 +135,7 @@ pub async fn serve<S>(
     shutdown: Stop,
 ) -> Exit<S>
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: ClientIo,
 {
     let mut c = Conn {
         io,
@@ -204,7 +222,7 @@ struct Conn<S> {
     max_head: usize,
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
+impl<S: ClientIo> Conn<S> {
     /// Reads and parses the next request head into `parts`. `Ok(None)`: the connection is over.
     async fn read_head(&mut self, parts: &mut Parts) -> Result<Option<Plan>, Refer> {
         loop {
@@ -505,6 +523,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
         let mut head_pending = true;
         let mut broken = false;
         loop {
+            // Once the head is out, the rest of a long upstream body may go socket to socket.
+            // (Only when that rest is exactly what the head announced.)
+            if !head_pending {
+                if let Some(client) = self.io.plain_tcp() {
+                    if body.splice_ready().is_some_and(|rem| {
+                        rem >= crate::splice::SPLICE_MIN && framing == Framing::Length(sent + rem)
+                    }) {
+                        if let Some(pipe) = crate::splice::Pipe::take() {
+                            let (n, ok) =
+                                splice_rest(client, &mut self.ticker, body.as_mut(), pipe).await;
+                            sent += n;
+                            if !ok {
+                                return false;
+                            }
+                            // What follows finds the body ended.
+                        }
+                    }
+                }
+            }
             // The first piece is looked for without waiting, so that a body in hand goes out in
             // the same write as the head.
             let frame = if head_pending {
@@ -635,6 +672,53 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
             }
         }
     }
+}
+
+/// Sends the rest of an upstream body to the client through `pipe`, socket to socket
+/// ([`crate::splice`]). Returns the bytes sent, and whether all of the body went: when not, the
+/// response is broken off (the body failed, the client went away, or it timed out).
+async fn splice_rest(
+    client: &TcpStream,
+    ticker: &mut Ticker,
+    mut body: Pin<&mut crate::access_log::LoggedBody>,
+    mut pipe: crate::splice::Pipe,
+) -> (u64, bool) {
+    let mut sent = 0;
+    let ok = loop {
+        if pipe.held() > 0 {
+            let drained = poll_fn(|cx| loop {
+                match client.poll_write_ready(cx) {
+                    Poll::Pending => {
+                        ticker.check(cx, false)?;
+                        return Poll::Pending;
+                    }
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Ready(Ok(())) => {}
+                }
+                match pipe.drain(client) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                    r => return Poll::Ready(r),
+                }
+            })
+            .await;
+            match drained {
+                Ok(n) => {
+                    sent += n as u64;
+                    ticker.active = true;
+                }
+                Err(_) => break false,
+            }
+        } else if body.is_end_stream() {
+            break true;
+        } else if poll_fn(|cx| body.as_mut().get_mut().poll_splice(cx, &mut pipe))
+            .await
+            .is_err()
+        {
+            break false;
+        }
+    };
+    pipe.give_back();
+    (sent, ok)
 }
 
 thread_local! {

@@ -26,6 +26,7 @@ pub mod router;
 pub mod server;
 pub mod snapshot;
 mod spin;
+pub mod splice;
 pub mod tls;
 pub mod upstream;
 pub mod usage;

@@ -286,7 +286,7 @@ impl Connection {
     /// HTTP/1.1 inline (`http1`), until the connection needs hyper.
     async fn serve<S>(self, io: S)
     where
-        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        S: http1::ClientIo + Send + 'static,
     {
         let exit = http1::serve(
             io,

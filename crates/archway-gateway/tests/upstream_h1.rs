@@ -808,3 +808,139 @@ async fn other_writers_and_cors_see_the_upstream_headers_in_the_map() {
     assert!(!r.headers.contains_key("connection"));
     assert_eq!(r.headers.get_all("x-amzn-requestid").iter().count(), 1);
 }
+
+/// `len` bytes that a lost, repeated or reordered piece would change.
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len).map(|i| (i % 251) as u8 ^ seed).collect()
+}
+
+/// A 200 response carrying `body` with its length.
+fn ok_bytes(body: &[u8]) -> Vec<u8> {
+    let mut r = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    r.extend_from_slice(body);
+    r
+}
+
+/// Reads from `s` until the peer closes (or 10 s pass): everything it sent.
+async fn read_to_close(s: &mut TcpStream) -> Vec<u8> {
+    let mut all = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut all)).await;
+    all
+}
+
+/// The body of a raw response: what follows its head.
+fn after_head(raw: &[u8]) -> &[u8] {
+    let at = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a whole head");
+    &raw[at + 4..]
+}
+
+/// A long body with a `Content-Length` goes from the upstream's socket to the client's by
+/// `splice(2)` (`splice.rs`), not through the gateway's buffers: byte for byte, and the
+/// upstream connection is reused after each.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_body_is_spliced_byte_for_byte_and_its_connection_reused() {
+    const LEN: usize = 3 << 20;
+    let up = Scripted::start(|g| Act::Reply(ok_bytes(&pattern(LEN, g.nth_on_conn as u8)))).await;
+    let gw = TestGateway::start(&up.yaml());
+    let mut c = OneConn::open(gw.addr).await;
+    for i in 0..3u8 {
+        let before = archway_gateway::splice::spliced_bytes();
+        let r = c.get(&format!("/prod/long{i}")).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.body.len(), LEN);
+        assert!(
+            r.body == pattern(LEN, i),
+            "body {i} differs from what was sent"
+        );
+        // All but what came with the head (one read of 16 KiB or so).
+        let spliced = archway_gateway::splice::spliced_bytes() - before;
+        assert!(
+            spliced >= (LEN - 64 * 1024) as u64,
+            "only {spliced} bytes spliced"
+        );
+    }
+    assert_eq!(up.connections(), 1, "{:?}", up.got().len());
+}
+
+/// A client that does not read for a while: the pipe and the socket buffers fill, the gateway
+/// waits for the client, and every byte still arrives in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spliced_body_waits_for_a_slow_client() {
+    let body = pattern(2 << 20, 7);
+    let reply = ok_bytes(&body);
+    let up = Scripted::start(move |_| Act::Reply(reply.clone())).await;
+    let gw = TestGateway::start(&up.yaml());
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.set_recv_buffer_size(16 * 1024).unwrap();
+    let mut s = sock.connect(gw.addr).await.unwrap();
+    s.write_all(b"GET /prod/slow HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let raw = read_to_close(&mut s).await;
+    assert!(raw.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    assert!(after_head(&raw) == body, "the body arrived changed");
+}
+
+/// An upstream that closes in the middle of a long body: the client's connection is closed
+/// short of the announced length (never a complete-looking response), what did arrive is the
+/// start of the body, and the next request gets a new upstream connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_body_cut_short_breaks_off_the_client_response() {
+    let body = pattern(1 << 20, 3);
+    let up = Scripted::start(move |g| match target(g).as_str() {
+        "short" => {
+            let mut cut = ok_bytes(&body);
+            cut.truncate(cut.len() - 700 * 1024);
+            Act::ReplyThenClose(cut, Duration::ZERO)
+        }
+        _ => Act::Reply(ok(&format!("conn{}", g.conn))),
+    })
+    .await;
+    let gw = TestGateway::start(&up.yaml());
+    let mut s = TcpStream::connect(gw.addr).await.unwrap();
+    s.write_all(b"GET /prod/short HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let raw = read_to_close(&mut s).await;
+    assert!(raw.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    let got = after_head(&raw);
+    assert!(got.len() < 1 << 20, "{} bytes: looks complete", got.len());
+    assert!(
+        got == &pattern(1 << 20, 3)[..got.len()],
+        "not the start of the body"
+    );
+    let mut c = OneConn::open(gw.addr).await;
+    assert_eq!(c.get("/prod/after").await.text(), "conn1");
+}
+
+/// Bytes an upstream sends after a long body are not the client's, and the connection that
+/// carried them is not used again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bytes_after_a_long_body_are_not_forwarded_and_the_connection_is_dropped() {
+    let body = pattern(100 * 1024, 9);
+    let expected = body.clone();
+    let up = Scripted::start(move |g| match target(g).as_str() {
+        "junk" => {
+            let mut r = ok_bytes(&body);
+            r.extend_from_slice(&ok("junk!"));
+            Act::Reply(r)
+        }
+        _ => Act::Reply(ok(&format!("conn{}", g.conn))),
+    })
+    .await;
+    let gw = TestGateway::start(&up.yaml());
+    let mut c = OneConn::open(gw.addr).await;
+    let r = c.get("/prod/junk").await;
+    assert!(r.body == expected, "{} bytes, not the body", r.body.len());
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(c.get("/prod/next").await.text(), "conn1");
+}

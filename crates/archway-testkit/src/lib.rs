@@ -110,7 +110,8 @@ pub struct Seen {
 /// A real HTTP/1.1 + h2c upstream on loopback that records every request and answers:
 /// - `/status/{code}` with that status,
 /// - `/slow/{ms}` after sleeping,
-/// - `/stream/{mb}` with that many MiB, streamed in 64 KiB chunks,
+/// - `/stream/{mb}` with that many MiB, streamed in 64 KiB chunks (`?length`: with a
+///   `Content-Length`, else chunked),
 /// - anything else with 200 and a JSON echo of the request.
 pub struct Upstream {
     pub addr: SocketAddr,
@@ -184,7 +185,8 @@ async fn upstream_handle(
     }
     if let Some(mb) = path.strip_prefix("/stream/") {
         let mb: usize = mb.parse().unwrap_or(1);
-        let chunk = Bytes::from(vec![b'x'; 64 * 1024]);
+        let chunk_len = 64 * 1024;
+        let chunk = Bytes::from(vec![b'x'; chunk_len]);
         let n = mb * 16;
         let stream = futures_util::stream::unfold(0usize, move |i| {
             let chunk = chunk.clone();
@@ -196,10 +198,11 @@ async fn upstream_handle(
                 }
             }
         });
-        return Response::builder()
-            .header("content-type", "application/octet-stream")
-            .body(StreamBody::new(stream).boxed())
-            .unwrap();
+        let mut resp = Response::builder().header("content-type", "application/octet-stream");
+        if parts.uri.query() == Some("length") {
+            resp = resp.header("content-length", (n * chunk_len).to_string());
+        }
+        return resp.body(StreamBody::new(stream).boxed()).unwrap();
     }
     let headers: serde_json::Map<String, serde_json::Value> = parts
         .headers

@@ -274,28 +274,32 @@ async fn streams_50_mb_with_bounded_memory_and_logs_each_request() {
     assert_eq!(get(&c, &p.url("/prod/ping")).await.status, 200);
     let before = p.peak_rss_kib();
 
-    // 50 MiB streamed through, read slowly-ish by the client in chunks.
-    let resp = c
-        .request(
-            http::Request::get(p.url("/prod/up/stream/50"))
-                .body(Default::default())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let mut body = resp.into_body();
-    let mut total = 0usize;
-    use http_body_util::BodyExt;
-    while let Some(frame) = body.frame().await {
-        if let Ok(d) = frame.unwrap().into_data() {
-            total += d.len();
+    // 50 MiB streamed through, read by the client in chunks: chunked (copied through the
+    // gateway), then with a Content-Length (spliced socket to socket, `splice.rs`).
+    for url in ["/prod/up/stream/50", "/prod/up/stream/50?length"] {
+        let resp = c
+            .request(
+                http::Request::get(p.url(url))
+                    .body(Default::default())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let mut body = resp.into_body();
+        let mut total = 0usize;
+        use http_body_util::BodyExt;
+        while let Some(frame) = body.frame().await {
+            if let Ok(d) = frame.unwrap().into_data() {
+                assert!(d.iter().all(|&b| b == b'x'), "{url}: body bytes changed");
+                total += d.len();
+            }
         }
+        assert_eq!(total, 50 * 1024 * 1024, "{url}");
+        let after = p.peak_rss_kib();
+        let grew_mib = after.saturating_sub(before) / 1024;
+        assert!(grew_mib < 16, "{url}: peak memory grew {grew_mib} MiB for a 50 MiB response (before {before} KiB, after {after} KiB)");
     }
-    assert_eq!(total, 50 * 1024 * 1024);
-    let after = p.peak_rss_kib();
-    let grew_mib = after.saturating_sub(before) / 1024;
-    assert!(grew_mib < 16, "peak memory grew {grew_mib} MiB for a 50 MiB response (before {before} KiB, after {after} KiB)");
 
     // The access log has one JSON line per request, with the documented fields.
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
@@ -305,12 +309,12 @@ async fn streams_50_mb_with_bounded_memory_and_logs_each_request() {
             .lines()
             .map(|l| serde_json::from_str(l).expect("JSON line"))
             .collect();
-        if lines.len() >= 2 || std::time::Instant::now() > deadline {
+        if lines.len() >= 3 || std::time::Instant::now() > deadline {
             break lines;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines.len(), 3, "{lines:?}");
     for key in [
         "requestId",
         "ip",
@@ -334,4 +338,7 @@ async fn streams_50_mb_with_bounded_memory_and_logs_each_request() {
     assert_eq!(lines[1]["responseLength"], 50 * 1024 * 1024);
     assert_eq!(lines[1]["ip"], "127.0.0.1");
     assert!(lines[1]["integrationLatency"].is_u64());
+    // Spliced bytes count as copied ones do.
+    assert_eq!(lines[2]["path"], "/up/stream/50");
+    assert_eq!(lines[2]["responseLength"], 50 * 1024 * 1024);
 }

@@ -867,10 +867,65 @@ impl H1Body {
         }
     }
 
-    fn fail(&mut self, msg: &'static str) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+    /// What is left of a `Content-Length` body none of which is buffered: the bytes that may go
+    /// socket to socket ([`crate::splice`]) instead of through `poll_frame`.
+    pub fn splice_ready(&self) -> Option<u64> {
+        match (self.state, &self.conn) {
+            (BodyState::Length(rem), Some(conn)) if rem > 0 && conn.buf.is_empty() => Some(rem),
+            _ => None,
+        }
+    }
+
+    /// Moves the next body bytes from the upstream's socket into `pipe` (empty), never more than
+    /// the body has left; the connection goes back to the pool with the last of them. For a body
+    /// [`Self::splice_ready`] allows; `poll_frame` ends it afterwards. Waiting for bytes, it
+    /// acknowledges what came as `poll_frame` does ([`AckTimer`]).
+    pub fn poll_splice(
+        &mut self,
+        cx: &mut Context<'_>,
+        pipe: &mut crate::splice::Pipe,
+    ) -> Poll<Result<usize, BodyError>> {
+        let (BodyState::Length(rem), Some(conn)) = (self.state, self.conn.as_mut()) else {
+            return Poll::Ready(Err(Error::Invalid("no body to splice").into()));
+        };
+        loop {
+            match conn.stream.poll_read_ready(cx) {
+                Poll::Pending => {
+                    conn.ack.waiting(&conn.stream, cx);
+                    return Poll::Pending;
+                }
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(self.broken(Error::Io(e)))),
+            }
+            match pipe.fill(&conn.stream, rem) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Poll::Ready(Err(self.broken(Error::Io(e)))),
+                Ok(0) => {
+                    let e = Error::Invalid("the upstream closed the connection mid-body");
+                    return Poll::Ready(Err(self.broken(e)));
+                }
+                Ok(n) => {
+                    conn.ack.disarm();
+                    let rem = rem - n as u64;
+                    self.state = BodyState::Length(rem);
+                    if rem == 0 {
+                        self.finish();
+                    }
+                    return Poll::Ready(Ok(n));
+                }
+            }
+        }
+    }
+
+    /// The body broke off: its connection is dropped.
+    fn broken(&mut self, e: Error) -> BodyError {
         self.state = BodyState::Done;
         self.conn = None;
-        Poll::Ready(Some(Err(Error::Invalid(msg).into())))
+        e.into()
+    }
+
+    fn fail(&mut self, msg: &'static str) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        Poll::Ready(Some(Err(self.broken(Error::Invalid(msg)))))
     }
 }
 
@@ -985,11 +1040,7 @@ impl http_body::Body for H1Body {
                 }
                 Ok(0) => return this.fail("the upstream closed the connection mid-body"),
                 Ok(_) => {}
-                Err(e) => {
-                    this.state = BodyState::Done;
-                    this.conn = None;
-                    return Poll::Ready(Some(Err(Error::Io(e).into())));
-                }
+                Err(e) => return Poll::Ready(Some(Err(this.broken(Error::Io(e))))),
             }
         }
     }
