@@ -178,18 +178,22 @@ impl LoggedBody {
         self.inner.take_raw_headers()
     }
 
-    /// See [`Body::splice_ready`].
-    pub fn splice_ready(&self) -> Option<u64> {
-        self.inner.splice_ready()
+    /// See [`crate::upstream::h1::H1Body::splice_ready`]: only an upstream body can be spliced.
+    pub fn splice_ready(&mut self) -> Option<u64> {
+        self.inner.upstream()?.splice_ready()
     }
 
-    /// [`Body::poll_splice`], counting what it moves as `poll_frame` counts what it returns.
+    /// [`crate::upstream::h1::H1Body::poll_splice`], counting what it moves as `poll_frame`
+    /// counts what it returns.
     pub fn poll_splice(
         &mut self,
         cx: &mut Context<'_>,
         pipe: &mut crate::splice::Pipe,
     ) -> Poll<Result<usize, BodyError>> {
-        let r = self.inner.poll_splice(cx, pipe);
+        let r = match self.inner.upstream() {
+            Some(u) => u.poll_splice(cx, pipe),
+            None => Poll::Ready(Err("only an upstream body can be spliced".into())),
+        };
         if let Some(p) = self.pending.as_mut() {
             match &r {
                 Poll::Ready(Ok(n)) => p.entry.response_length += *n as u64,

@@ -46,23 +46,12 @@ impl Body {
 }
 
 impl Body {
-    /// See [`crate::upstream::h1::H1Body::splice_ready`]: only an upstream body can be spliced.
-    pub fn splice_ready(&self) -> Option<u64> {
+    /// The pooled HTTP/1.1 upstream body under this one, if it is one: the only kind that can
+    /// be spliced (`H1Body::splice_ready`).
+    pub fn upstream(&mut self) -> Option<&mut crate::upstream::h1::H1Body> {
         match self {
-            Body::Upstream(u) => u.splice_ready(),
+            Body::Upstream(u) => Some(u),
             _ => None,
-        }
-    }
-
-    /// See [`crate::upstream::h1::H1Body::poll_splice`].
-    pub fn poll_splice(
-        &mut self,
-        cx: &mut Context<'_>,
-        pipe: &mut crate::splice::Pipe,
-    ) -> Poll<Result<usize, BodyError>> {
-        match self {
-            Body::Upstream(u) => u.poll_splice(cx, pipe),
-            _ => Poll::Ready(Err("only an upstream body can be spliced".into())),
         }
     }
 }
