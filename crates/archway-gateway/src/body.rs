@@ -43,9 +43,7 @@ impl Body {
             _ => None,
         }
     }
-}
 
-impl Body {
     /// The pooled HTTP/1.1 upstream body under this one, if it is one: the only kind that can
     /// be spliced (`H1Body::splice_ready`).
     pub fn upstream(&mut self) -> Option<&mut crate::upstream::h1::H1Body> {

@@ -906,7 +906,8 @@ impl H1Body {
                 }
                 Ok(n) => {
                     conn.ack.disarm();
-                    let rem = rem - n as u64;
+                    // Never more than asked for (`fill` asks for at most `rem`).
+                    let rem = rem.saturating_sub(n as u64);
                     self.state = BodyState::Length(rem);
                     if rem == 0 {
                         self.finish();
