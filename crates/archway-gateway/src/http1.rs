@@ -523,22 +523,14 @@ impl<S: ClientIo> Conn<S> {
         let mut head_pending = true;
         let mut broken = false;
         loop {
-            // Once the head is out, the rest of a long upstream body may go socket to socket.
-            // (Only when that rest is exactly what the head announced.)
+            // Once the head is out, the rest of a long upstream body may go socket to socket;
+            // what follows then finds the body ended (or copies it, when no pipe was to be had).
             if !head_pending {
-                if let Some(client) = self.io.plain_tcp() {
-                    if body.splice_ready().is_some_and(|rem| {
-                        rem >= crate::splice::SPLICE_MIN && framing == Framing::Length(sent + rem)
-                    }) {
-                        if let Some(pipe) = crate::splice::Pipe::take() {
-                            let (n, ok) =
-                                splice_rest(client, &mut self.ticker, body.as_mut(), pipe).await;
-                            sent += n;
-                            if !ok {
-                                return false;
-                            }
-                            // What follows finds the body ended.
-                        }
+                if let Some(client) = splice_target(&self.io, &mut body, framing, sent) {
+                    let (n, ok) = splice_rest(client, &mut self.ticker, body.as_mut()).await;
+                    sent += n;
+                    if !ok {
+                        return false;
                     }
                 }
             }
@@ -674,15 +666,32 @@ impl<S: ClientIo> Conn<S> {
     }
 }
 
-/// Sends the rest of an upstream body to the client through `pipe`, socket to socket
-/// ([`crate::splice`]). Returns the bytes sent, and whether all of the body went: when not, the
-/// response is broken off (the body failed, the client went away, or it timed out).
+/// The client socket to splice the rest of `body` into, when it may be ([`crate::splice`]): a
+/// plain TCP client, an upstream body with at least `SPLICE_MIN` still to come, and that rest
+/// exactly what the head announced after the `sent` bytes.
+fn splice_target<'a, S: ClientIo>(
+    io: &'a S,
+    body: &mut Pin<&mut crate::access_log::LoggedBody>,
+    framing: Framing,
+    sent: u64,
+) -> Option<&'a TcpStream> {
+    let client = io.plain_tcp()?;
+    let rem = body.splice_ready()?;
+    (rem >= crate::splice::SPLICE_MIN && framing == Framing::Length(sent + rem)).then_some(client)
+}
+
+/// Sends the rest of an upstream body to the client through a pipe, socket to socket
+/// ([`crate::splice`]). Returns the bytes sent, and whether the response may go on: false when
+/// it is broken off (the body failed, the client went away, or it timed out). With no pipe to
+/// be had, it sends nothing and the caller copies the body.
 async fn splice_rest(
     client: &TcpStream,
     ticker: &mut Ticker,
     mut body: Pin<&mut crate::access_log::LoggedBody>,
-    mut pipe: crate::splice::Pipe,
 ) -> (u64, bool) {
+    let Some(mut pipe) = crate::splice::Pipe::take() else {
+        return (0, true);
+    };
     let mut sent = 0;
     let ok = loop {
         if pipe.held() > 0 {
